@@ -1,0 +1,15 @@
+"""What a principal may be allowed to do."""
+
+from __future__ import annotations
+
+from enum import StrEnum
+
+
+class Permission(StrEnum):
+    CA_READ = "ca:read"
+    CA_MANAGE = "ca:manage"
+    CERT_READ = "certificate:read"
+    CERT_ISSUE = "certificate:issue"
+    CERT_REVOKE = "certificate:revoke"
+    KEY_EXPORT = "key:export"
+    TOKEN_MANAGE = "token:manage"

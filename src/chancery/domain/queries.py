@@ -1,0 +1,71 @@
+"""Search filters and cursor pages."""
+
+from __future__ import annotations
+
+import base64
+import datetime as dt
+from dataclasses import dataclass
+from typing import Generic, TypeVar
+
+from chancery.domain.names import CAName
+from chancery.domain.records import CertificateStatus
+from chancery.errors import Malformed
+
+T = TypeVar("T")
+
+MAX_PAGE_SIZE = 500
+
+
+@dataclass(frozen=True)
+class CertificateFilter:
+    """Which certificates to list. Every field narrows; ``None`` means any."""
+
+    ca_name: CAName | None = None
+    status: CertificateStatus | None = None
+    subject_contains: str | None = None
+    san_contains: str | None = None
+    profile: str | None = None
+    expiring_within: dt.timedelta | None = None
+
+
+@dataclass(frozen=True)
+class PageRequest:
+    """``limit`` items after the opaque ``cursor`` (None: from the start)."""
+
+    limit: int = 100
+    cursor: str | None = None
+
+    def __post_init__(self) -> None:
+        if not 1 <= self.limit <= MAX_PAGE_SIZE:
+            raise Malformed(f"limit must be between 1 and {MAX_PAGE_SIZE}")
+        if self.cursor is not None:
+            decode_cursor(self.cursor)
+
+    @property
+    def after_row(self) -> int:
+        return 0 if self.cursor is None else decode_cursor(self.cursor)
+
+
+@dataclass(frozen=True)
+class Page(Generic[T]):
+    items: tuple[T, ...]
+    next_cursor: str | None
+
+
+def encode_cursor(row_id: int) -> str:
+    return base64.urlsafe_b64encode(f"r{row_id}".encode()).decode().rstrip("=")
+
+
+def decode_cursor(cursor: str) -> int:
+    """Raise :class:`Malformed` for a cursor this server did not hand out."""
+    try:
+        padded = cursor + "=" * (-len(cursor) % 4)
+        text = base64.urlsafe_b64decode(padded.encode("ascii")).decode("ascii")
+        if not text.startswith("r"):
+            raise ValueError
+        value = int(text[1:])
+        if value < 0:
+            raise ValueError
+        return value
+    except (ValueError, UnicodeError):
+        raise Malformed("invalid pagination cursor") from None

@@ -1,0 +1,85 @@
+"""Protocols of the key store, shared by every backend."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from enum import StrEnum
+from typing import Any, Protocol, TypeVar
+
+from cryptography import x509
+from cryptography.hazmat.primitives import hashes
+from cryptography.hazmat.primitives.asymmetric.types import PublicKeyTypes
+
+from chancery.domain.keytypes import KeyType
+
+T_co = TypeVar("T_co", covariant=True)
+
+
+class KeyPurpose(StrEnum):
+    """Why a key exists: a CA's signing key, or an end entity's key generated for it."""
+
+    CA = "ca"
+    END_ENTITY = "end-entity"
+
+
+class Signable(Protocol[T_co]):
+    """A pyca/cryptography builder: certificate, CSR, CRL or OCSP response."""
+
+    def sign(self, private_key: Any, algorithm: Any, *args: Any, **kwargs: Any) -> T_co: ...
+
+
+class KeyHandle(Protocol):
+    """A usable private key that stays inside its key store.
+
+    ``sign_builder`` signs a pyca/cryptography builder with the key without
+    handing the key out; a PKCS#11 backend does the same through the token.
+    """
+
+    @property
+    def key_id(self) -> str: ...
+
+    @property
+    def key_type(self) -> KeyType: ...
+
+    def public_key(self) -> PublicKeyTypes: ...
+
+    def sign_builder(self, builder: Signable[T_co], algorithm: hashes.HashAlgorithm | None) -> T_co:
+        """Return ``builder.sign(<this key>, algorithm)``."""
+        ...
+
+
+class KeyStore(Protocol):
+    """Generates, finds and (for end-entity keys only) exports keys.
+
+    Every method raises :class:`~chancery.errors.KeystoreUnavailable` when the
+    store cannot be used and :class:`~chancery.errors.NotFound` for an unknown id.
+    """
+
+    def generate(self, key_type: KeyType, purpose: KeyPurpose) -> KeyHandle:
+        """Create a new key and persist it (sealed, or inside the token)."""
+        ...
+
+    def load(self, key_id: str) -> KeyHandle:
+        """Return the handle of an existing key."""
+        ...
+
+    def export_pkcs12(self, key_id: str, request: Pkcs12Request) -> bytes:
+        """Package an end-entity key with its certificate as password-protected PKCS#12.
+
+        CA keys are never exportable: raises :class:`~chancery.errors.Forbidden`.
+        """
+        ...
+
+    def destroy(self, key_id: str) -> None:
+        """Delete a key for good."""
+        ...
+
+
+@dataclass(frozen=True)
+class Pkcs12Request:
+    """What goes into a PKCS#12 beside the key (RFC 7292). The password is never shown."""
+
+    certificate: x509.Certificate
+    chain: tuple[x509.Certificate, ...]
+    password: bytes = field(repr=False)
+    friendly_name: str

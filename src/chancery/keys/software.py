@@ -1,0 +1,152 @@
+"""The software key store: keys generated in this process, sealed at rest.
+
+Each key is serialised as PKCS#8 DER in memory only and sealed (see
+:mod:`chancery.keys.sealing`) before it is handed to a :class:`SealedKeyVault`
+for storage. Opened keys are cached in memory for the life of the process.
+"""
+
+from __future__ import annotations
+
+import secrets
+import threading
+from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives.asymmetric.types import PrivateKeyTypes, PublicKeyTypes
+from cryptography.hazmat.primitives.serialization import pkcs12
+
+from chancery.domain.keytypes import KeyType
+from chancery.errors import Forbidden, KeystoreUnavailable, NotFound
+from chancery.keys.base import KeyHandle, KeyPurpose, Pkcs12Request, Signable, T_co
+from chancery.keys.generation import generate_private_key
+from chancery.keys.sealing import DEFAULT_SCRYPT_N, KdfParameters, Sealer
+from chancery.keys.vault import SealedKey, SealedKeyVault
+
+
+class SoftwareKeyHandle:
+    """A key opened from its sealed blob, held in memory."""
+
+    def __init__(self, key_id: str, key_type: KeyType, private_key: PrivateKeyTypes) -> None:
+        self._key_id = key_id
+        self._key_type = key_type
+        self._private_key = private_key
+        self._public_key = private_key.public_key()
+
+    def __repr__(self) -> str:
+        return f"SoftwareKeyHandle({self._key_id!r}, {self._key_type.value})"
+
+    @property
+    def key_id(self) -> str:
+        return self._key_id
+
+    @property
+    def key_type(self) -> KeyType:
+        return self._key_type
+
+    def public_key(self) -> PublicKeyTypes:
+        return self._public_key
+
+    def sign_builder(self, builder: Signable[T_co], algorithm: hashes.HashAlgorithm | None) -> T_co:
+        return builder.sign(self._private_key, algorithm)
+
+    def to_pkcs12(self, request: Pkcs12Request) -> bytes:
+        """Serialise as PKCS#12 with PBES2 (AES-256-CBC, PBKDF2-SHA256) and a SHA-256 MAC (RFC 7292, RFC 8018)."""
+        if self._public_key != request.certificate.public_key():
+            raise ValueError("certificate does not match the key")
+        encryption = (
+            serialization.PrivateFormat.PKCS12.encryption_builder()
+            .kdf_rounds(600_000)
+            .key_cert_algorithm(pkcs12.PBES.PBESv2SHA256AndAES256CBC)
+            .hmac_hash(hashes.SHA256())
+            .build(request.password)
+        )
+        return pkcs12.serialize_key_and_certificates(
+            request.friendly_name.encode(),
+            self._private_key,
+            request.certificate,
+            list(request.chain) or None,
+            encryption,
+        )
+
+
+class SoftwareKeyStore:
+    """Keys sealed with AES-256-GCM under a passphrase-derived KEK.
+
+    The passphrase is given once; :meth:`unlock` proves it right (or raises
+    :class:`~chancery.errors.WrongPassphrase`) before any key is used.
+    """
+
+    def __init__(self, vault: SealedKeyVault, sealer: Sealer, new_store_scrypt_n: int = DEFAULT_SCRYPT_N) -> None:
+        self._vault = vault
+        self._sealer = sealer
+        self._new_store_scrypt_n = new_store_scrypt_n
+        self._kdf: KdfParameters | None = None
+        self._handles: dict[str, tuple[SoftwareKeyHandle, str]] = {}
+        self._lock = threading.Lock()
+
+    def __repr__(self) -> str:
+        return "SoftwareKeyStore(<sealed>)"
+
+    def is_initialised(self) -> bool:
+        return self._vault.get_check() is not None
+
+    def initialise(self) -> None:
+        """Record the passphrase check (and KDF salt) of a new store; a no-op when one exists."""
+        if self._vault.get_check() is None:
+            self._vault.put_check(self._sealer.make_check(KdfParameters.fresh(self._new_store_scrypt_n)))
+        self.unlock()
+
+    def unlock(self) -> KdfParameters:
+        """Verify the passphrase against the stored check (once per process)."""
+        if self._kdf is not None:
+            return self._kdf
+        check = self._vault.get_check()
+        if check is None:
+            raise KeystoreUnavailable("the key store is not initialised; run `chancery init`")
+        self._kdf = self._sealer.verify_check(check)
+        return self._kdf
+
+    def generate(self, key_type: KeyType, purpose: KeyPurpose) -> KeyHandle:
+        kdf = self.unlock()
+        private_key = generate_private_key(key_type)
+        key_id = f"{purpose.value}-{secrets.token_hex(12)}"
+        der = private_key.private_bytes(
+            serialization.Encoding.DER, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
+        )
+        blob = self._sealer.seal(der, key_id, key_type.value, kdf)
+        self._vault.put_key(SealedKey(key_id=key_id, key_type=key_type.value, purpose=purpose.value, blob=blob))
+        handle = SoftwareKeyHandle(key_id, key_type, private_key)
+        with self._lock:
+            self._handles[key_id] = (handle, purpose.value)
+        return handle
+
+    def load(self, key_id: str) -> KeyHandle:
+        return self._open(key_id)[0]
+
+    def _open(self, key_id: str) -> tuple[SoftwareKeyHandle, str]:
+        with self._lock:
+            cached = self._handles.get(key_id)
+        if cached is not None:
+            return cached
+        sealed = self._vault.get_key(key_id)
+        if sealed is None:
+            raise NotFound(f"no key {key_id} in the key store")
+        self.unlock()
+        key_type, der = self._sealer.open(sealed.blob, key_id)
+        try:
+            private_key = serialization.load_der_private_key(der, password=None)
+        except ValueError:
+            raise KeystoreUnavailable(f"sealed key {key_id} holds no valid key") from None
+        opened = (SoftwareKeyHandle(key_id, KeyType(key_type), private_key), sealed.purpose)
+        with self._lock:
+            self._handles[key_id] = opened
+        return opened
+
+    def export_pkcs12(self, key_id: str, request: Pkcs12Request) -> bytes:
+        handle, purpose = self._open(key_id)
+        if purpose != KeyPurpose.END_ENTITY.value:
+            raise Forbidden("CA keys are never exported")
+        return handle.to_pkcs12(request)
+
+    def destroy(self, key_id: str) -> None:
+        with self._lock:
+            self._handles.pop(key_id, None)
+        self._vault.delete_key(key_id)

@@ -1,0 +1,98 @@
+"""The extensions Chancery puts into a certificate (RFC 5280 §4.2)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from cryptography import x509
+from cryptography.hazmat.primitives.asymmetric import rsa
+from cryptography.hazmat.primitives.asymmetric.types import PublicKeyTypes
+from cryptography.x509.oid import AuthorityInformationAccessOID
+
+from chancery.domain.records import DistributionUrls
+from chancery.pki.profiles import Profile
+
+
+@dataclass(frozen=True)
+class ExtensionInputs:
+    """Everything the extension set depends on."""
+
+    profile: Profile
+    subject_key: PublicKeyTypes
+    issuer_key_identifier: bytes
+    sans: tuple[x509.GeneralName, ...]
+    subject_is_empty: bool
+    urls: DistributionUrls | None
+    path_length: int | None
+
+
+def key_usage(profile: Profile, subject_key: PublicKeyTypes) -> x509.KeyUsage:
+    """keyUsage for ``profile``; keyEncipherment only for RSA keys (RFC 5280 §4.2.1.3)."""
+    usage = set(profile.key_usage)
+    if not isinstance(subject_key, rsa.RSAPublicKey):
+        usage.discard("key_encipherment")
+        usage.discard("data_encipherment")
+    return x509.KeyUsage(
+        digital_signature="digital_signature" in usage,
+        content_commitment="content_commitment" in usage,
+        key_encipherment="key_encipherment" in usage,
+        data_encipherment="data_encipherment" in usage,
+        key_agreement="key_agreement" in usage,
+        key_cert_sign="key_cert_sign" in usage,
+        crl_sign="crl_sign" in usage,
+        encipher_only=False,
+        decipher_only=False,
+    )
+
+
+def key_identifier(public_key: PublicKeyTypes) -> bytes:
+    """RFC 5280 §4.2.1.2 method (1): SHA-1 of the subjectPublicKey BIT STRING."""
+    return x509.SubjectKeyIdentifier.from_public_key(public_key).digest
+
+
+def issuer_key_identifier(issuer: x509.Certificate) -> bytes:
+    """The issuer's own SKI when it has one, so AKI matches it byte for byte (RFC 5280 §4.2.1.1)."""
+    try:
+        return issuer.extensions.get_extension_for_class(x509.SubjectKeyIdentifier).value.digest
+    except x509.ExtensionNotFound:
+        return key_identifier(issuer.public_key())
+
+
+def build_extensions(inputs: ExtensionInputs) -> list[tuple[x509.ExtensionType, bool]]:
+    """The (extension, critical) pairs, in the order they appear in the certificate."""
+    profile = inputs.profile
+    extensions: list[tuple[x509.ExtensionType, bool]] = [
+        # RFC 5280 §4.2.1.9: MUST be critical in CA certificates; Chancery marks it critical everywhere.
+        (x509.BasicConstraints(ca=profile.is_ca, path_length=inputs.path_length if profile.is_ca else None), True),
+        # RFC 5280 §4.2.1.3: SHOULD be critical.
+        (key_usage(profile, inputs.subject_key), True),
+    ]
+    if profile.extended_key_usage:
+        extensions.append((x509.ExtendedKeyUsage(list(profile.extended_key_usage)), False))
+    if inputs.sans:
+        # RFC 5280 §4.2.1.6: critical when the subject is empty.
+        extensions.append((x509.SubjectAlternativeName(list(inputs.sans)), inputs.subject_is_empty))
+    extensions.append((x509.SubjectKeyIdentifier(key_identifier(inputs.subject_key)), False))
+    extensions.append((x509.AuthorityKeyIdentifier(inputs.issuer_key_identifier, None, None), False))
+    if inputs.urls is not None:
+        crl = x509.DistributionPoint([x509.UniformResourceIdentifier(inputs.urls.crl)], None, None, None)
+        extensions.append((x509.CRLDistributionPoints([crl]), False))
+        extensions.append(
+            (
+                x509.AuthorityInformationAccess(
+                    [
+                        x509.AccessDescription(
+                            AuthorityInformationAccessOID.OCSP, x509.UniformResourceIdentifier(inputs.urls.ocsp)
+                        ),
+                        x509.AccessDescription(
+                            AuthorityInformationAccessOID.CA_ISSUERS,
+                            x509.UniformResourceIdentifier(inputs.urls.ca_issuers),
+                        ),
+                    ]
+                ),
+                False,
+            )
+        )
+    if profile.ocsp_no_check:
+        extensions.append((x509.OCSPNoCheck(), False))  # RFC 6960 §4.2.2.2.1
+    return extensions

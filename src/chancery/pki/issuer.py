@@ -1,0 +1,200 @@
+"""Building and signing certificates: prepare (check and build) -> sign exactly once.
+
+:func:`prepare` turns a :class:`CertificateRequest` into a
+:class:`PreparedCertificate`, refusing anything the profile, key policy or
+issuer forbids. The caller records the prepared certificate (its serial is
+reserved in the database), then calls :meth:`PreparedCertificate.sign`, which
+signs exactly that content, once. See docs/issuance-cycle.md.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import threading
+from dataclasses import dataclass
+
+from cryptography import x509
+from cryptography.hazmat.primitives.asymmetric.types import PublicKeyTypes
+
+from chancery.domain.records import DistributionUrls
+from chancery.domain.serials import SerialNumber
+from chancery.errors import Conflict, Malformed, RejectedIdentifier
+from chancery.keys.base import KeyHandle
+from chancery.pki.encoding import public_key_sha256
+from chancery.pki.extensions import ExtensionInputs, build_extensions, issuer_key_identifier, key_identifier
+from chancery.pki.keypolicy import check_public_key, signature_hash
+from chancery.pki.names import format_name
+from chancery.pki.profiles import Profile
+from chancery.pki.sans import check_dns_name, format_san, san_kind
+
+
+@dataclass(frozen=True)
+class Signer:
+    """The issuing side: a CA's key and certificate, or a key signing itself.
+
+    ``certificate`` is ``None`` only when self-signing a new root. ``urls`` go
+    into every certificate this signer issues. ``remaining_path_length`` is how
+    many CA levels may still sit below the signer (``None``: unconstrained,
+    RFC 5280 §4.2.1.9).
+    """
+
+    key: KeyHandle
+    certificate: x509.Certificate | None
+    urls: DistributionUrls | None
+    remaining_path_length: int | None = None
+
+
+@dataclass(frozen=True)
+class CertificateRequest:
+    """What to certify: a subject, its public key and names, under a profile."""
+
+    subject: x509.Name
+    public_key: PublicKeyTypes
+    profile: Profile
+    sans: tuple[x509.GeneralName, ...] = ()
+    validity: dt.timedelta | None = None
+    path_length: int | None = None
+
+
+class PreparedCertificate:
+    """A checked, fully built certificate waiting for its one signature."""
+
+    def __init__(self, builder: x509.CertificateBuilder, signer: Signer, facts: CertificateFacts) -> None:
+        self._builder = builder
+        self._signer = signer
+        self._lock = threading.Lock()
+        self._signed = False
+        self.facts = facts
+
+    def sign(self) -> x509.Certificate:
+        """Sign with the signer's key; a second call raises ``RuntimeError``."""
+        with self._lock:
+            if self._signed:
+                raise RuntimeError("a prepared certificate is signed exactly once")
+            self._signed = True
+        algorithm = signature_hash(self._signer.key.public_key())
+        return self._signer.key.sign_builder(self._builder, algorithm)
+
+
+@dataclass(frozen=True)
+class CertificateFacts:
+    """What the database records about a certificate before it is signed."""
+
+    serial: SerialNumber
+    subject: str
+    sans: tuple[str, ...]
+    not_before: dt.datetime
+    not_after: dt.datetime
+    public_key_sha256: str
+    profile: str
+
+
+def prepare(request: CertificateRequest, signer: Signer, serial: SerialNumber, now: dt.datetime) -> PreparedCertificate:
+    """Check ``request`` against its profile, key policy and issuer; build the certificate.
+
+    Raises :class:`~chancery.errors.BadPublicKey`, :class:`RejectedIdentifier`,
+    :class:`Malformed` (validity, path length) or :class:`Conflict` (the issuer
+    cannot issue this: path length exhausted, issuer expired).
+    """
+    profile = request.profile
+    check_public_key(request.public_key)
+    _check_sans(request, profile)
+    path_length = _path_length(request, signer)
+    not_before, not_after = _validity(request, signer, now)
+    issuer_name = signer.certificate.subject if signer.certificate is not None else request.subject
+    issuer_kid = (
+        issuer_key_identifier(signer.certificate)
+        if signer.certificate is not None
+        else key_identifier(signer.key.public_key())
+    )
+    builder = (
+        x509.CertificateBuilder()
+        .subject_name(request.subject)
+        .issuer_name(issuer_name)
+        .public_key(request.public_key)
+        .serial_number(serial.value)
+        .not_valid_before(not_before)
+        .not_valid_after(not_after)
+    )
+    inputs = ExtensionInputs(
+        profile=profile,
+        subject_key=request.public_key,
+        issuer_key_identifier=issuer_kid,
+        sans=request.sans,
+        subject_is_empty=len(request.subject) == 0,
+        urls=signer.urls if signer.certificate is not None else None,
+        path_length=path_length,
+    )
+    for extension, critical in build_extensions(inputs):
+        builder = builder.add_extension(extension, critical)
+    facts = CertificateFacts(
+        serial=serial,
+        subject=format_name(request.subject),
+        sans=tuple(format_san(name) for name in request.sans),
+        not_before=not_before,
+        not_after=not_after,
+        public_key_sha256=public_key_sha256(request.public_key),
+        profile=profile.name,
+    )
+    return PreparedCertificate(builder, signer, facts)
+
+
+def _check_sans(request: CertificateRequest, profile: Profile) -> None:
+    sans = request.sans
+    if len(sans) > profile.max_sans:
+        raise RejectedIdentifier(
+            f"{len(sans)} subject alternative names requested; profile {profile.name} allows at most {profile.max_sans}"
+        )
+    for name in sans:
+        kind = san_kind(name)
+        if kind not in profile.allowed_san_kinds:
+            raise RejectedIdentifier(f"profile {profile.name} does not allow {kind} names ({format_san(name)[:80]})")
+        if isinstance(name, x509.DNSName):
+            check_dns_name(name.value)
+    if profile.require_san and not sans:
+        kinds = "/".join(sorted(profile.allowed_san_kinds))
+        raise RejectedIdentifier(f"profile {profile.name} needs at least one subject alternative name ({kinds})")
+    if len(request.subject) == 0 and not sans:
+        # RFC 5280 §4.1.2.6: an empty subject needs a subjectAltName.
+        raise RejectedIdentifier("a certificate with an empty subject needs a subject alternative name")
+
+
+def _path_length(request: CertificateRequest, signer: Signer) -> int | None:
+    if not request.profile.is_ca:
+        return None
+    limit = signer.remaining_path_length
+    if signer.certificate is not None and limit is not None and limit < 1:
+        raise Conflict("the issuing CA's path length constraint allows no further CA below it (RFC 5280 §4.2.1.9)")
+    wanted = request.path_length
+    if wanted is not None and wanted < 0:
+        raise Malformed("path length must be zero or positive")
+    if signer.certificate is None or limit is None:
+        return wanted
+    if wanted is None:
+        return limit - 1
+    if wanted > limit - 1:
+        raise Conflict(f"path length {wanted} exceeds what the issuing CA allows ({limit - 1})")
+    return wanted
+
+
+def _validity(request: CertificateRequest, signer: Signer, now: dt.datetime) -> tuple[dt.datetime, dt.datetime]:
+    profile = request.profile
+    validity = request.validity if request.validity is not None else profile.default_validity
+    if validity <= dt.timedelta(0):
+        raise Malformed("validity must be positive")
+    if validity > profile.max_validity:
+        raise Malformed(
+            f"validity of {validity.days} days exceeds the maximum of profile {profile.name} "
+            f"({profile.max_validity.days} days)"
+        )
+    now = now.replace(microsecond=0)
+    not_before = now - profile.backdate
+    not_after = now + validity
+    issuer = signer.certificate
+    if issuer is not None:
+        # DESIGN.md invariant 7: validity never exceeds the issuer's notAfter.
+        not_before = max(not_before, issuer.not_valid_before_utc)
+        not_after = min(not_after, issuer.not_valid_after_utc)
+        if not_after <= now:
+            raise Conflict("the issuing CA's certificate has expired")
+    return not_before, not_after

@@ -1,0 +1,120 @@
+"""The issuance cycle (docs/issuance-cycle.md, DESIGN.md invariant 1).
+
+1. prepare: check the request against profile, key policy and issuer; build.
+2. reserve: record the serial and what will be signed, durably, before signing.
+3. sign: exactly once, through the key store.
+4. store: record the signed certificate, durably, before anyone receives it.
+
+A crash between 2 and 4 leaves a reserved serial and no certificate that
+anybody holds; a crash after 4 leaves a certificate the CA knows and can revoke.
+Requests refused in step 1 leave nothing behind.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Callable
+from dataclasses import dataclass, replace
+
+from cryptography import x509
+
+from chancery.clock import Clock
+from chancery.domain.names import CAName
+from chancery.domain.records import CertificateRecord, CertificateState
+from chancery.domain.serials import SerialNumber, new_serial
+from chancery.errors import Conflict
+from chancery.pki.encoding import to_der
+from chancery.pki.issuer import CertificateRequest, PreparedCertificate, Signer, prepare
+from chancery.services.authority.signers import ActiveCA, SignerDirectory
+from chancery.services.ports import DurableWriter, UnitOfWork
+
+_SERIAL_ATTEMPTS = 3
+
+
+@dataclass(frozen=True)
+class Issued:
+    """A certificate the CA has recorded: safe to hand out."""
+
+    record: CertificateRecord
+    certificate: x509.Certificate
+    chain: tuple[x509.Certificate, ...]
+
+
+@dataclass(frozen=True)
+class Provenance:
+    """Where an issued certificate's key lives and what it replaces."""
+
+    key_id: str | None = None
+    renewal_of: SerialNumber | None = None
+
+
+class IssuanceCycle:
+    def __init__(
+        self,
+        writer: DurableWriter,
+        signers: SignerDirectory,
+        clock: Clock,
+        serials: Callable[[], SerialNumber] = new_serial,
+    ) -> None:
+        self._writer = writer
+        self._signers = signers
+        self._clock = clock
+        self._serials = serials
+
+    def issue(self, ca_name: str, request: CertificateRequest, provenance: Provenance = Provenance()) -> Issued:
+        """Issue ``request`` from the active CA ``ca_name``."""
+        ca = self._signers.get(ca_name)
+        return self._run(ca.record.name, ca.signer, request, provenance, chain=(ca.certificate, *ca.chain))
+
+    def self_sign(self, ca_name: CAName, signer: Signer, request: CertificateRequest) -> Issued:
+        """Issue a root's own certificate; the CA row ``ca_name`` must already exist."""
+        return self._run(ca_name, signer, request, Provenance(key_id=None), chain=())
+
+    def _run(
+        self,
+        ca_name: CAName,
+        signer: Signer,
+        request: CertificateRequest,
+        provenance: Provenance,
+        chain: tuple[x509.Certificate, ...],
+    ) -> Issued:
+        now = self._clock.now()
+        for attempt in range(_SERIAL_ATTEMPTS):
+            prepared = prepare(request, signer, self._serials(), now)
+            record = _reservation(ca_name, prepared, provenance, now)
+            try:
+                self._writer.run(lambda uow: uow.certificates.reserve(record))
+                break
+            except Conflict:  # a serial collision, ~2**-64 likely: draw again
+                if attempt == _SERIAL_ATTEMPTS - 1:
+                    raise
+        certificate = prepared.sign()
+        der = to_der(certificate)
+        serial = record.serial
+
+        def store(uow: UnitOfWork) -> None:
+            uow.certificates.mark_issued(ca_name, serial, der)
+
+        self._writer.run(store)
+        issued_record = replace(record, state=CertificateState.ISSUED, der=der)
+        return Issued(record=issued_record, certificate=certificate, chain=chain)
+
+
+def _reservation(
+    ca_name: CAName, prepared: PreparedCertificate, provenance: Provenance, now: dt.datetime
+) -> CertificateRecord:
+    facts = prepared.facts
+    return CertificateRecord(
+        ca_name=ca_name,
+        serial=facts.serial,
+        state=CertificateState.RESERVED,
+        profile=facts.profile,
+        subject=facts.subject,
+        sans=facts.sans,
+        not_before=facts.not_before,
+        not_after=facts.not_after,
+        public_key_sha256=facts.public_key_sha256,
+        created_at=now,
+        key_id=provenance.key_id,
+        renewal_of=provenance.renewal_of,
+    )

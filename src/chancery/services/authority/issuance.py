@@ -1,0 +1,185 @@
+"""Issuing end-entity and CA certificates: from a CSR, with a generated key, renewal, re-key."""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass, field
+
+from cryptography import x509
+
+from chancery.domain.keytypes import KeyType
+from chancery.domain.permissions import Permission
+from chancery.domain.principals import Principal
+from chancery.domain.records import CertificateRecord, CertificateState
+from chancery.domain.serials import SerialNumber
+from chancery.errors import BadCSR, Conflict, Malformed, NotFound
+from chancery.keys.base import KeyPurpose, KeyStore, Pkcs12Request
+from chancery.pki.csr import load_csr, requested_sans
+from chancery.pki.encoding import public_key_sha256
+from chancery.pki.issuer import CertificateRequest
+from chancery.pki.names import parse_name
+from chancery.pki.profiles import ISSUABLE_PROFILES, Profile, builtin_profile
+from chancery.pki.sans import parse_san
+from chancery.services.authority.cycle import Issued, IssuanceCycle, Provenance
+from chancery.services.authorization import require
+from chancery.services.certificates import MIN_PKCS12_PASSWORD
+from chancery.services.ports import Transactions
+
+
+@dataclass(frozen=True)
+class IssueFromCsr:
+    """Issue from a PKCS#10 request (PEM or DER)."""
+
+    ca: str
+    profile: str
+    csr: bytes = field(repr=False)
+    validity_days: int | None = None
+    path_length: int | None = None
+
+
+@dataclass(frozen=True)
+class IssueWithNewKey:
+    """Generate the key on the CA side and return it as PKCS#12 (server-side key generation)."""
+
+    ca: str
+    profile: str
+    subject: str
+    key_type: KeyType
+    password: str = field(repr=False)
+    sans: tuple[str, ...] = ()
+    validity_days: int | None = None
+
+
+@dataclass(frozen=True)
+class IssuedWithKey:
+    issued: Issued
+    pkcs12: bytes = field(repr=False)
+
+
+class IssuanceService:
+    def __init__(self, transactions: Transactions, cycle: IssuanceCycle, keys: KeyStore) -> None:
+        self._tx = transactions
+        self._cycle = cycle
+        self._keys = keys
+
+    def issue_from_csr(self, principal: Principal, request: IssueFromCsr) -> Issued:
+        """Check the CSR (proof of possession, key policy, names) and issue under the profile."""
+        require(principal, Permission.CERT_ISSUE, request.ca)
+        profile = issuable_profile(request.profile)
+        csr = load_csr(request.csr)
+        certificate_request = CertificateRequest(
+            subject=csr.subject,
+            public_key=csr.public_key(),
+            profile=profile,
+            sans=requested_sans(csr),
+            validity=_days(request.validity_days),
+            path_length=request.path_length,
+        )
+        return self._cycle.issue(request.ca, certificate_request)
+
+    def issue_with_new_key(self, principal: Principal, request: IssueWithNewKey) -> IssuedWithKey:
+        """Generate a key in the key store, issue for it, return both as PKCS#12."""
+        require(principal, Permission.CERT_ISSUE, request.ca)
+        require(principal, Permission.KEY_EXPORT, request.ca)
+        profile = issuable_profile(request.profile)
+        if profile.is_ca:
+            raise Malformed("CA keys are never generated for export; create the CA with `chancery ca` instead")
+        if len(request.password) < MIN_PKCS12_PASSWORD:
+            raise Malformed(f"the PKCS#12 password must have at least {MIN_PKCS12_PASSWORD} characters")
+        subject = parse_name(request.subject)
+        sans = tuple(parse_san(text) for text in request.sans)
+        key = self._keys.generate(request.key_type, KeyPurpose.END_ENTITY)
+        certificate_request = CertificateRequest(
+            subject=subject,
+            public_key=key.public_key(),
+            profile=profile,
+            sans=sans,
+            validity=_days(request.validity_days),
+        )
+        try:
+            issued = self._cycle.issue(request.ca, certificate_request, Provenance(key_id=key.key_id))
+        except Exception:
+            self._keys.destroy(key.key_id)  # nothing was issued for it
+            raise
+        pkcs12 = self._keys.export_pkcs12(
+            key.key_id,
+            Pkcs12Request(
+                certificate=issued.certificate,
+                chain=issued.chain,
+                password=request.password.encode(),
+                friendly_name=issued.record.subject or issued.record.serial.hex,
+            ),
+        )
+        return IssuedWithKey(issued=issued, pkcs12=pkcs12)
+
+    def renew(self, principal: Principal, ca: str, serial: SerialNumber, validity_days: int | None = None) -> Issued:
+        """A new certificate for the same key, subject and names, with a new validity period."""
+        require(principal, Permission.CERT_ISSUE, ca)
+        old, certificate = self._renewable(ca, serial)
+        request = CertificateRequest(
+            subject=certificate.subject,
+            public_key=certificate.public_key(),
+            profile=builtin_profile(old.profile),
+            sans=_sans_of(certificate),
+            validity=_days(validity_days),
+            path_length=_path_length_of(certificate),
+        )
+        return self._cycle.issue(ca, request, Provenance(key_id=old.key_id, renewal_of=old.serial))
+
+    def rekey(
+        self, principal: Principal, ca: str, serial: SerialNumber, csr: bytes, validity_days: int | None = None
+    ) -> Issued:
+        """A new certificate for a new key (from ``csr``), keeping the subject and names."""
+        require(principal, Permission.CERT_ISSUE, ca)
+        old, certificate = self._renewable(ca, serial)
+        parsed = load_csr(csr)
+        if public_key_sha256(parsed.public_key()) == old.public_key_sha256:
+            raise BadCSR("the CSR carries the same key as the certificate: renew it instead of re-keying")
+        request = CertificateRequest(
+            subject=certificate.subject,
+            public_key=parsed.public_key(),
+            profile=builtin_profile(old.profile),
+            sans=_sans_of(certificate),
+            validity=_days(validity_days),
+            path_length=_path_length_of(certificate),
+        )
+        return self._cycle.issue(ca, request, Provenance(renewal_of=old.serial))
+
+    def _renewable(self, ca: str, serial: SerialNumber) -> tuple[CertificateRecord, x509.Certificate]:
+        with self._tx.read() as uow:
+            old = uow.certificates.get(ca, serial)
+        if old is None or old.der is None:
+            raise NotFound(f"no certificate {serial} issued by CA {ca!r}")
+        if old.state is not CertificateState.ISSUED:
+            raise Conflict(f"certificate {serial} is {old.state.value}; only valid certificates are renewed")
+        return old, x509.load_der_x509_certificate(old.der)
+
+
+def issuable_profile(name: str) -> Profile:
+    """A built-in profile an operator may issue under (root-ca is for self-signing only)."""
+    profile = builtin_profile(name)
+    if name not in ISSUABLE_PROFILES:
+        raise Malformed(f"profile {name!r} cannot be requested; use one of: {', '.join(ISSUABLE_PROFILES)}")
+    return profile
+
+
+def _days(days: int | None) -> dt.timedelta | None:
+    if days is None:
+        return None
+    if days < 1 or days > 100 * 366:
+        raise Malformed("validity must be between 1 and 36600 days")
+    return dt.timedelta(days=days)
+
+
+def _sans_of(certificate: x509.Certificate) -> tuple[x509.GeneralName, ...]:
+    try:
+        return tuple(certificate.extensions.get_extension_for_class(x509.SubjectAlternativeName).value)
+    except x509.ExtensionNotFound:
+        return ()
+
+
+def _path_length_of(certificate: x509.Certificate) -> int | None:
+    try:
+        return certificate.extensions.get_extension_for_class(x509.BasicConstraints).value.path_length
+    except x509.ExtensionNotFound:
+        return None

@@ -1,0 +1,73 @@
+"""Resolving a CA name to what signs for it, with a short-lived cache."""
+
+from __future__ import annotations
+
+import threading
+import time
+from dataclasses import dataclass
+
+from cryptography import x509
+
+from chancery.domain.records import CertificateAuthorityRecord
+from chancery.errors import Conflict, NotFound
+from chancery.keys.base import KeyStore
+from chancery.pki.chain import remaining_path_length
+from chancery.pki.issuer import Signer
+from chancery.services.ports import Transactions
+
+
+@dataclass(frozen=True)
+class ActiveCA:
+    """An active CA ready to sign: its record, parsed certificate and chain, and signer."""
+
+    record: CertificateAuthorityRecord
+    certificate: x509.Certificate
+    chain: tuple[x509.Certificate, ...]
+    signer: Signer
+
+
+class SignerDirectory:
+    """Finds active CAs. Entries live ``ttl_seconds`` so status changes made by
+    other nodes are seen quickly; changes made here call :meth:`forget` at once."""
+
+    def __init__(self, transactions: Transactions, keys: KeyStore, ttl_seconds: float = 2.0) -> None:
+        self._tx = transactions
+        self._keys = keys
+        self._ttl = ttl_seconds
+        self._cache: dict[str, tuple[float, ActiveCA]] = {}
+        self._lock = threading.Lock()
+
+    def get(self, name: str) -> ActiveCA:
+        """Raise :class:`NotFound` for an unknown CA and :class:`Conflict` for one that cannot sign."""
+        now = time.monotonic()
+        with self._lock:
+            hit = self._cache.get(name)
+        if hit is not None and hit[0] > now:
+            return hit[1]
+        with self._tx.read() as uow:
+            record = uow.authorities.get(name)
+        active = self.activate(record, name)
+        with self._lock:
+            self._cache[name] = (now + self._ttl, active)
+        return active
+
+    def activate(self, record: CertificateAuthorityRecord | None, name: str) -> ActiveCA:
+        """Build the signer of ``record`` (checking that it may sign)."""
+        if record is None:
+            raise NotFound(f"no CA named {name!r}")
+        if not record.is_active or record.certificate is None:
+            hint = "; import its certificate with `chancery ca import-certificate`" if record.status == "pending" else ""
+            raise Conflict(f"CA {name!r} is {record.status.value} and cannot sign{hint}")
+        certificate = x509.load_der_x509_certificate(record.certificate)
+        chain = tuple(x509.load_der_x509_certificate(der) for der in record.chain)
+        signer = Signer(
+            key=self._keys.load(record.key_id),
+            certificate=certificate,
+            urls=record.urls,
+            remaining_path_length=remaining_path_length(certificate, chain),
+        )
+        return ActiveCA(record=record, certificate=certificate, chain=chain, signer=signer)
+
+    def forget(self, name: str) -> None:
+        with self._lock:
+            self._cache.pop(name, None)

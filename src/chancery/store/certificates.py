@@ -1,0 +1,183 @@
+"""Certificates and reserved serials of every CA."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+from sqlalchemy import and_, insert, or_, select, update
+from sqlalchemy.engine import Connection
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.sql.elements import ColumnElement
+
+from chancery.domain.names import CAName
+from chancery.domain.queries import CertificateFilter, Page, PageRequest, encode_cursor
+from chancery.domain.records import CertificateRecord, CertificateState, CertificateStatus, Revocation
+from chancery.domain.revocation import RevocationReason
+from chancery.domain.serials import SerialNumber
+from chancery.errors import Conflict, InternalError
+from chancery.store.tables import certificates as t
+
+_HOLD = RevocationReason.certificateHold.value
+
+
+class CertificateRepository:
+    def __init__(self, conn: Connection) -> None:
+        self._conn = conn
+
+    def reserve(self, record: CertificateRecord) -> None:
+        """Record a serial before it is signed (DESIGN.md invariant 1).
+
+        Raises :class:`Conflict` if the CA already used this serial.
+        """
+        if record.state is not CertificateState.RESERVED:
+            raise ValueError("only reserved records are inserted")
+        try:
+            with self._conn.begin_nested():
+                self._conn.execute(insert(t).values(**_to_row(record)))
+        except IntegrityError:
+            raise Conflict(f"serial {record.serial} is already used by CA {record.ca_name}") from None
+
+    def reserve_many(self, records: list[CertificateRecord]) -> None:
+        """Insert several reservations at once (a single round trip)."""
+        if records:
+            self._conn.execute(insert(t), [_to_row(r) for r in records])
+
+    def mark_issued(self, ca_name: str, serial: SerialNumber, der: bytes) -> None:
+        """Store the signed certificate over its reservation."""
+        result = self._conn.execute(
+            update(t)
+            .where(t.c.ca_name == ca_name, t.c.serial == serial.hex, t.c.state == CertificateState.RESERVED.value)
+            .values(state=CertificateState.ISSUED.value, der=der)
+        )
+        if result.rowcount != 1:
+            raise InternalError(f"no reservation for serial {serial} of CA {ca_name}")
+
+    def get(self, ca_name: str, serial: SerialNumber) -> CertificateRecord | None:
+        row = self._conn.execute(select(t).where(t.c.ca_name == ca_name, t.c.serial == serial.hex)).mappings().first()
+        return None if row is None else _from_row(row)
+
+    def search(self, query: CertificateFilter, page: PageRequest, now: dt.datetime) -> Page[CertificateRecord]:
+        """Certificates matching ``query`` in insertion order, ``page.limit`` at a time."""
+        conditions = _conditions(query, now)
+        conditions.append(t.c.id > page.after_row)
+        stmt = select(t).where(and_(*conditions)).order_by(t.c.id).limit(page.limit + 1)
+        rows = self._conn.execute(stmt).mappings().all()
+        items = tuple(_from_row(row) for row in rows[: page.limit])
+        next_cursor = encode_cursor(items[-1].row_id) if len(rows) > page.limit else None
+        return Page(items=items, next_cursor=next_cursor)
+
+    def revoke(self, ca_name: str, serial: SerialNumber, revocation: Revocation) -> bool:
+        """Revoke an issued certificate, or turn a hold into a final revocation.
+
+        Returns ``False`` when the certificate is not in a state that allows it
+        (already revoked, or held and asked to be held again).
+        """
+        allowed = t.c.state == CertificateState.ISSUED.value
+        if not revocation.reason.is_hold:
+            allowed = or_(allowed, and_(t.c.state == CertificateState.REVOKED.value, t.c.revocation_reason == _HOLD))
+        result = self._conn.execute(
+            update(t)
+            .where(t.c.ca_name == ca_name, t.c.serial == serial.hex, allowed)
+            .values(
+                state=CertificateState.REVOKED.value,
+                revoked_at=revocation.revoked_at,
+                revocation_reason=revocation.reason.value,
+                invalidity_date=revocation.invalidity_date,
+            )
+        )
+        return result.rowcount == 1
+
+    def release_hold(self, ca_name: str, serial: SerialNumber) -> bool:
+        """Lift a certificateHold (RFC 5280 §5.3.1); ``False`` if the certificate is not on hold."""
+        result = self._conn.execute(
+            update(t)
+            .where(
+                t.c.ca_name == ca_name,
+                t.c.serial == serial.hex,
+                t.c.state == CertificateState.REVOKED.value,
+                t.c.revocation_reason == _HOLD,
+            )
+            .values(state=CertificateState.ISSUED.value, revoked_at=None, revocation_reason=None, invalidity_date=None)
+        )
+        return result.rowcount == 1
+
+
+def _conditions(query: CertificateFilter, now: dt.datetime) -> list[ColumnElement[bool]]:
+    conditions: list[ColumnElement[bool]] = []
+    if query.ca_name is not None:
+        conditions.append(t.c.ca_name == query.ca_name)
+    if query.profile is not None:
+        conditions.append(t.c.profile == query.profile)
+    if query.subject_contains:
+        conditions.append(t.c.subject.contains(query.subject_contains, autoescape=True))
+    if query.san_contains:
+        conditions.append(t.c.sans.contains(query.san_contains, autoescape=True))
+    if query.status is not None:
+        conditions.append(_status_condition(query.status, now))
+    if query.expiring_within is not None:
+        conditions.append(t.c.state == CertificateState.ISSUED.value)
+        conditions.append(t.c.not_after > now)
+        conditions.append(t.c.not_after <= now + query.expiring_within)
+    return conditions
+
+
+def _status_condition(status: CertificateStatus, now: dt.datetime) -> ColumnElement[bool]:
+    issued = t.c.state == CertificateState.ISSUED.value
+    revoked = t.c.state == CertificateState.REVOKED.value
+    return {
+        CertificateStatus.RESERVED: t.c.state == CertificateState.RESERVED.value,
+        CertificateStatus.VALID: and_(issued, t.c.not_after > now),
+        CertificateStatus.EXPIRED: and_(issued, t.c.not_after <= now),
+        CertificateStatus.REVOKED: and_(revoked, t.c.revocation_reason != _HOLD),
+        CertificateStatus.ON_HOLD: and_(revoked, t.c.revocation_reason == _HOLD),
+    }[status]
+
+
+def _to_row(record: CertificateRecord) -> dict[str, Any]:
+    revocation = record.revocation
+    return {
+        "ca_name": record.ca_name,
+        "serial": record.serial.hex,
+        "state": record.state.value,
+        "profile": record.profile,
+        "subject": record.subject,
+        "sans": "\n".join(record.sans),
+        "not_before": record.not_before,
+        "not_after": record.not_after,
+        "public_key_sha256": record.public_key_sha256,
+        "der": record.der,
+        "key_id": record.key_id,
+        "created_at": record.created_at,
+        "revoked_at": revocation.revoked_at if revocation else None,
+        "revocation_reason": revocation.reason.value if revocation else None,
+        "invalidity_date": revocation.invalidity_date if revocation else None,
+        "renewal_of": record.renewal_of.hex if record.renewal_of else None,
+    }
+
+
+def _from_row(row: Any) -> CertificateRecord:
+    revocation = None
+    if row["revocation_reason"] is not None:
+        revocation = Revocation(
+            revoked_at=row["revoked_at"],
+            reason=RevocationReason(row["revocation_reason"]),
+            invalidity_date=row["invalidity_date"],
+        )
+    return CertificateRecord(
+        ca_name=CAName(row["ca_name"]),
+        serial=SerialNumber(int(row["serial"], 16)),
+        state=CertificateState(row["state"]),
+        profile=row["profile"],
+        subject=row["subject"],
+        sans=tuple(s for s in row["sans"].split("\n") if s),
+        not_before=row["not_before"],
+        not_after=row["not_after"],
+        public_key_sha256=row["public_key_sha256"],
+        created_at=row["created_at"],
+        der=row["der"],
+        key_id=row["key_id"],
+        revocation=revocation,
+        renewal_of=SerialNumber(int(row["renewal_of"], 16)) if row["renewal_of"] else None,
+        row_id=row["id"],
+    )

@@ -1,0 +1,140 @@
+"""Table definitions (SQLAlchemy Core). The migration in ``migrations/versions`` must match."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+from sqlalchemy import (
+    BigInteger,
+    Column,
+    DateTime,
+    ForeignKey,
+    Index,
+    Integer,
+    LargeBinary,
+    MetaData,
+    String,
+    Table,
+    Text,
+    UniqueConstraint,
+)
+from sqlalchemy.engine import Dialect
+from sqlalchemy.types import TypeDecorator
+
+metadata = MetaData(
+    naming_convention={
+        "ix": "ix_%(table_name)s_%(column_0_N_name)s",
+        "uq": "uq_%(table_name)s_%(column_0_N_name)s",
+        "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+        "pk": "pk_%(table_name)s",
+    }
+)
+
+
+class UTCDateTime(TypeDecorator[dt.datetime]):
+    """Stores naive UTC, returns aware UTC: identical on SQLite and PostgreSQL."""
+
+    impl = DateTime(timezone=False)
+    cache_ok = True
+
+    def process_bind_param(self, value: Any, dialect: Dialect) -> dt.datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError("naive datetime given to the database; Chancery stores UTC only")
+        return value.astimezone(dt.timezone.utc).replace(tzinfo=None)
+
+    def process_result_value(self, value: Any, dialect: Dialect) -> dt.datetime | None:
+        if value is None:
+            return None
+        return value.replace(tzinfo=dt.timezone.utc)
+
+
+RowId = BigInteger().with_variant(Integer(), "sqlite")
+
+authorities = Table(
+    "authorities",
+    metadata,
+    Column("id", RowId, primary_key=True, autoincrement=True),
+    Column("name", String(64), nullable=False, unique=True),
+    Column("status", String(16), nullable=False),
+    Column("subject", Text, nullable=False),
+    Column("key_id", String(80), nullable=False),
+    Column("key_type", String(16), nullable=False),
+    Column("parent_name", String(64), nullable=True),
+    Column("certificate", LargeBinary, nullable=True),
+    Column("chain_b64", Text, nullable=False, default=""),  # parents, issuer first: base64 DER per line
+    Column("csr", LargeBinary, nullable=True),
+    Column("path_length", Integer, nullable=True),
+    Column("not_after", UTCDateTime, nullable=True),
+    Column("crl_url", Text, nullable=False),
+    Column("ocsp_url", Text, nullable=False),
+    Column("ca_issuers_url", Text, nullable=False),
+    Column("created_at", UTCDateTime, nullable=False),
+)
+
+certificates = Table(
+    "certificates",
+    metadata,
+    Column("id", RowId, primary_key=True, autoincrement=True),
+    Column("ca_name", String(64), ForeignKey("authorities.name"), nullable=False),
+    Column("serial", String(40), nullable=False),
+    Column("state", String(16), nullable=False),
+    Column("profile", String(64), nullable=False),
+    Column("subject", Text, nullable=False),
+    Column("sans", Text, nullable=False, default=""),
+    Column("not_before", UTCDateTime, nullable=False),
+    Column("not_after", UTCDateTime, nullable=False),
+    Column("public_key_sha256", String(64), nullable=False),
+    Column("der", LargeBinary, nullable=True),
+    Column("key_id", String(80), nullable=True),
+    Column("created_at", UTCDateTime, nullable=False),
+    Column("revoked_at", UTCDateTime, nullable=True),
+    Column("revocation_reason", Integer, nullable=True),
+    Column("invalidity_date", UTCDateTime, nullable=True),
+    Column("renewal_of", String(40), nullable=True),
+    # DESIGN.md invariant 2: serials are unique per issuer, enforced here.
+    UniqueConstraint("ca_name", "serial"),
+    Index("ix_certificates_ca_name_state", "ca_name", "state"),
+    Index("ix_certificates_not_after", "not_after"),
+    Index("ix_certificates_public_key_sha256", "public_key_sha256"),
+)
+
+api_tokens = Table(
+    "api_tokens",
+    metadata,
+    Column("token_id", String(32), primary_key=True),
+    Column("name", String(128), nullable=False),
+    Column("secret_sha256", String(64), nullable=False),
+    Column("roles", Text, nullable=False),
+    Column("created_at", UTCDateTime, nullable=False),
+    Column("expires_at", UTCDateTime, nullable=True),
+    Column("revoked_at", UTCDateTime, nullable=True),
+)
+
+trust_anchors = Table(
+    "trust_anchors",
+    metadata,
+    Column("fingerprint_sha256", String(64), primary_key=True),
+    Column("subject", Text, nullable=False),
+    Column("der", LargeBinary, nullable=False),
+    Column("created_at", UTCDateTime, nullable=False),
+)
+
+sealed_keys = Table(
+    "sealed_keys",
+    metadata,
+    Column("key_id", String(80), primary_key=True),
+    Column("key_type", String(16), nullable=False),
+    Column("purpose", String(16), nullable=False),
+    Column("blob", Text, nullable=False),
+    Column("created_at", UTCDateTime, nullable=False),
+)
+
+keystore_checks = Table(
+    "keystore_checks",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("check_blob", Text, nullable=False),
+)

@@ -1,0 +1,21 @@
+"""One transaction's view of the repositories."""
+
+from __future__ import annotations
+
+from sqlalchemy.engine import Connection
+
+from chancery.store.authorities import AuthorityRepository
+from chancery.store.certificates import CertificateRepository
+from chancery.store.tokens import TokenRepository
+from chancery.store.trust_anchors import TrustAnchorRepository
+
+
+class UnitOfWork:
+    """Repositories sharing one connection and transaction."""
+
+    def __init__(self, conn: Connection) -> None:
+        self.connection = conn
+        self.authorities = AuthorityRepository(conn)
+        self.certificates = CertificateRepository(conn)
+        self.tokens = TokenRepository(conn)
+        self.trust_anchors = TrustAnchorRepository(conn)

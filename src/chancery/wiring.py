@@ -1,0 +1,93 @@
+"""The composition root: the one module that builds concrete stores, key stores and services."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from chancery.clock import Clock, SystemClock
+from chancery.domain.principals import Principal, Role
+from chancery.errors import KeystoreUnavailable
+from chancery.keys.sealing import Sealer
+from chancery.keys.software import SoftwareKeyStore
+from chancery.services.authority.cycle import IssuanceCycle
+from chancery.services.authority.hierarchy import HierarchyService
+from chancery.services.authority.issuance import IssuanceService
+from chancery.services.authority.signers import SignerDirectory
+from chancery.services.certificates import CertificateService
+from chancery.services.tokens import NewToken, TokenService
+from chancery.settings import Settings
+from chancery.store import migrate
+from chancery.store.database import Database
+from chancery.store.group_commit import GroupCommitWriter
+from chancery.store.sealed_keys import SqlSealedKeyVault
+
+PassphraseSource = bytes | Callable[[], bytes]
+
+
+@dataclass
+class Application:
+    """Everything a running Chancery (server or CLI command) uses."""
+
+    settings: Settings
+    clock: Clock
+    database: Database
+    writer: GroupCommitWriter
+    keys: SoftwareKeyStore
+    hierarchy: HierarchyService
+    issuance: IssuanceService
+    certificates: CertificateService
+    tokens: TokenService
+
+    def close(self) -> None:
+        self.writer.close()
+        self.database.dispose()
+
+
+def build(settings: Settings, passphrase: PassphraseSource | None = None, clock: Clock | None = None) -> Application:
+    """Wire an application for ``settings``. The passphrase is asked for only when a key is used."""
+    clock = clock or SystemClock()
+    database = Database(settings.effective_database_url)
+    writer = GroupCommitWriter(database)
+    source: PassphraseSource = passphrase if passphrase is not None else _from_settings(settings)
+    keys = SoftwareKeyStore(SqlSealedKeyVault(database, clock), Sealer(source), settings.kdf_scrypt_n)
+    signers = SignerDirectory(database, keys, ttl_seconds=settings.signer_cache_seconds)
+    cycle = IssuanceCycle(writer, signers, clock)
+    return Application(
+        settings=settings,
+        clock=clock,
+        database=database,
+        writer=writer,
+        keys=keys,
+        hierarchy=HierarchyService(database, writer, cycle, signers, keys, clock, settings.base_url),
+        issuance=IssuanceService(database, cycle, keys),
+        certificates=CertificateService(database, writer, keys, clock),
+        tokens=TokenService(database, writer, clock),
+    )
+
+
+def initialise(app: Application, operator: Principal) -> NewToken | None:
+    """Create or upgrade the schema and the key store; mint the first admin token.
+
+    Returns the new token when none existed (it is shown once), else ``None``.
+    """
+    app.settings.data_dir.mkdir(parents=True, exist_ok=True)
+    migrate.upgrade(app.database)
+    app.keys.initialise()
+    if app.tokens.has_tokens():
+        return None
+    return app.tokens.create(operator, "admin", frozenset({Role.ADMINISTRATOR}))
+
+
+def is_initialised(app: Application) -> bool:
+    return migrate.is_current(app.database) and app.keys.is_initialised()
+
+
+def _from_settings(settings: Settings) -> Callable[[], bytes]:
+    def read() -> bytes:
+        value = settings.passphrase()
+        if value is None:
+            raise KeystoreUnavailable("no key store passphrase: set CHANCERY_KEY_PASSPHRASE")
+        return value
+
+    return read
