@@ -5,9 +5,11 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 
+from fastapi import FastAPI
+
 from chancery.clock import Clock, SystemClock
 from chancery.domain.principals import Principal, Role
-from chancery.errors import KeystoreUnavailable
+from chancery.errors import ConfigurationError, KeystoreUnavailable
 from chancery.keys.sealing import Sealer
 from chancery.keys.software import SoftwareKeyStore
 from chancery.services.authority.cycle import IssuanceCycle
@@ -15,12 +17,14 @@ from chancery.services.authority.hierarchy import HierarchyService
 from chancery.services.authority.issuance import IssuanceService
 from chancery.services.authority.signers import SignerDirectory
 from chancery.services.certificates import CertificateService
+from chancery.services.health import HealthService
 from chancery.services.tokens import NewToken, TokenService
 from chancery.settings import Settings
 from chancery.store import migrate
 from chancery.store.database import Database
 from chancery.store.group_commit import GroupCommitWriter
 from chancery.store.sealed_keys import SqlSealedKeyVault
+from chancery.web.app import create_app
 
 PassphraseSource = bytes | Callable[[], bytes]
 
@@ -38,6 +42,7 @@ class Application:
     issuance: IssuanceService
     certificates: CertificateService
     tokens: TokenService
+    health: HealthService
 
     def close(self) -> None:
         self.writer.close()
@@ -63,6 +68,7 @@ def build(settings: Settings, passphrase: PassphraseSource | None = None, clock:
         issuance=IssuanceService(database, cycle, keys),
         certificates=CertificateService(database, writer, keys, clock),
         tokens=TokenService(database, writer, clock),
+        health=HealthService(database),
     )
 
 
@@ -77,6 +83,15 @@ def initialise(app: Application, operator: Principal) -> NewToken | None:
     if app.tokens.has_tokens():
         return None
     return app.tokens.create(operator, "admin", frozenset({Role.ADMINISTRATOR}))
+
+
+def create_web_app(settings: Settings, passphrase: PassphraseSource | None = None) -> FastAPI:
+    """The HTTP application for ``settings`` (what ``chancery serve`` runs)."""
+    app = build(settings, passphrase)
+    if not is_initialised(app):
+        raise ConfigurationError(f"no initialised Chancery in {settings.data_dir}; run `chancery init` first")
+    app.keys.unlock()  # fail at start-up on a wrong passphrase, not at the first request
+    return create_app(app, max_body_bytes=settings.max_body_bytes, on_shutdown=app.close)
 
 
 def is_initialised(app: Application) -> bool:

@@ -1,0 +1,61 @@
+"""The ``chancery`` command."""
+
+from __future__ import annotations
+
+import logging
+import sys
+
+import typer
+
+from chancery import __version__
+from chancery.cli import ca, cert, demo, init, serve
+from chancery.cli.errors import EXIT_CODES
+from chancery.cli.session import err_console
+from chancery.errors import CAError
+
+app = typer.Typer(
+    name="chancery",
+    help="Chancery: an enterprise certificate authority. Data directory: CHANCERY_DATA_DIR (default ./chancery-data).",
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+    rich_markup_mode="rich",
+)
+app.command("init")(init.init)
+app.command("serve")(serve.serve)
+app.command("demo")(demo.demo)
+app.add_typer(ca.app, name="ca")
+app.add_typer(cert.app, name="cert")
+
+
+@app.callback(invoke_without_command=True)
+def _root(version: bool = typer.Option(False, "--version", help="Print the version and exit.")) -> None:
+    if version:
+        typer.echo(__version__)
+        raise typer.Exit()
+
+
+def main() -> None:
+    """Run the CLI, turning :class:`CAError` into a message and an exit code."""
+    logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
+    try:
+        app(standalone_mode=False)
+    except CAError as error:
+        err_console.print(f"[red]error:[/] {error.detail}", highlight=False)
+        sys.exit(EXIT_CODES[error.kind])
+    except typer.Exit as exit_:
+        sys.exit(exit_.exit_code)
+    except typer.Abort:
+        err_console.print("aborted")
+        sys.exit(130)
+    except Exception as exc:  # click usage errors and the unexpected
+        import click
+
+        if isinstance(exc, click.ClickException):
+            exc.show()
+            sys.exit(exc.exit_code)
+        logging.getLogger("chancery").exception("unexpected error")
+        sys.exit(1)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,45 @@
+"""``chancery serve``: the HTTP server (REST API, AIA, later OCSP/CRL/ACME/SCEP/EST/CMP)."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+import typer
+import uvicorn
+from fastapi import FastAPI
+
+from chancery import wiring
+from chancery.cli.session import prompt_passphrase, settings
+
+
+def serve(
+    host: Annotated[str | None, typer.Option(help="Address to bind (default: CHANCERY_HOST or 127.0.0.1).")] = None,
+    port: Annotated[int | None, typer.Option(help="Port (default: CHANCERY_PORT or 8000).")] = None,
+    workers: Annotated[int, typer.Option(help="Worker processes (>1 needs CHANCERY_KEY_PASSPHRASE).")] = 1,
+    access_log: Annotated[bool, typer.Option("--access-log/--no-access-log", help="Log every request.")] = True,
+) -> None:
+    """Serve the REST API and public endpoints.
+
+    Example: CHANCERY_KEY_PASSPHRASE=... chancery serve --host 127.0.0.1 --port 8000
+    """
+    config = settings()
+    options = {
+        "host": host or config.host,
+        "port": port or config.port,
+        "log_level": config.log_level.lower(),
+        "access_log": access_log,
+        "loop": "uvloop",
+        "http": "httptools",
+    }
+    if workers > 1:
+        if config.passphrase() is None:
+            raise typer.BadParameter("several workers cannot prompt: set CHANCERY_KEY_PASSPHRASE")
+        uvicorn.run("chancery.cli.serve:app_factory", factory=True, workers=workers, **options)  # type: ignore[arg-type]
+        return
+    app = wiring.create_web_app(config, config.passphrase() or prompt_passphrase())
+    uvicorn.run(app, **options)  # type: ignore[arg-type]
+
+
+def app_factory() -> FastAPI:
+    """Entry point for worker processes (settings and passphrase from the environment)."""
+    return wiring.create_web_app(settings())

@@ -1,0 +1,47 @@
+"""Dependencies: the services the REST edge uses, and the authenticated principal."""
+
+from __future__ import annotations
+
+from typing import Annotated, Protocol
+
+from fastapi import Depends, Request
+
+from chancery.clock import Clock
+from chancery.domain.principals import Principal
+from chancery.errors import Unauthorized
+from chancery.services.authority.hierarchy import HierarchyService
+from chancery.services.authority.issuance import IssuanceService
+from chancery.services.certificates import CertificateService
+from chancery.services.tokens import TokenService
+
+
+class RestServices(Protocol):
+    """What the REST edge needs; ``wiring.Application`` satisfies it."""
+
+    clock: Clock
+    hierarchy: HierarchyService
+    issuance: IssuanceService
+    certificates: CertificateService
+    tokens: TokenService
+
+
+def get_services(request: Request) -> RestServices:
+    services: RestServices = request.app.state.services
+    return services
+
+
+ServicesDep = Annotated[RestServices, Depends(get_services)]
+
+
+def get_principal(request: Request, services: ServicesDep) -> Principal:
+    """The principal behind ``Authorization: Bearer <token>`` (RFC 6750 §2.1)."""
+    header = request.headers.get("authorization")
+    if not header:
+        raise Unauthorized("missing bearer token (Authorization: Bearer <token>)")
+    scheme, _, token = header.partition(" ")
+    if scheme.lower() != "bearer" or not token.strip():
+        raise Unauthorized("the Authorization header must use the Bearer scheme")
+    return services.tokens.authenticate(token)
+
+
+PrincipalDep = Annotated[Principal, Depends(get_principal)]

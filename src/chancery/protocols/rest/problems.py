@@ -1,0 +1,97 @@
+"""RFC 9457 problem documents: the REST edge's one translation of :class:`CAError`."""
+
+from __future__ import annotations
+
+import logging
+from http import HTTPStatus
+
+from fastapi import Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from chancery.errors import CAError, ErrorKind
+
+log = logging.getLogger(__name__)
+
+PROBLEM_JSON = "application/problem+json"
+PROBLEM_TYPE_PREFIX = "urn:chancery:problem:"
+
+# Exhaustive: tests/architecture checks every ErrorKind has a row.
+STATUS_BY_KIND: dict[ErrorKind, int] = {
+    ErrorKind.MALFORMED: 400,
+    ErrorKind.UNAUTHORIZED: 401,
+    ErrorKind.FORBIDDEN: 403,
+    ErrorKind.NOT_FOUND: 404,
+    ErrorKind.CONFLICT: 409,
+    ErrorKind.RATE_LIMITED: 429,
+    ErrorKind.PAYLOAD_TOO_LARGE: 413,
+    ErrorKind.UNSUPPORTED_MEDIA_TYPE: 415,
+    ErrorKind.NOT_ACCEPTABLE: 406,
+    ErrorKind.REJECTED_IDENTIFIER: 400,
+    ErrorKind.BAD_CSR: 400,
+    ErrorKind.BAD_PUBLIC_KEY: 400,
+    ErrorKind.BAD_REVOCATION_REASON: 400,
+    ErrorKind.ALREADY_REVOKED: 409,
+    ErrorKind.APPROVAL_REQUIRED: 202,
+    ErrorKind.KEYSTORE_UNAVAILABLE: 503,
+    ErrorKind.CONFIGURATION: 500,
+    ErrorKind.INTERNAL: 500,
+}
+_HIDDEN = {ErrorKind.INTERNAL, ErrorKind.CONFIGURATION, ErrorKind.KEYSTORE_UNAVAILABLE}
+
+
+def problem(status: int, kind: str, detail: str, **extra: object) -> JSONResponse:
+    body: dict[str, object] = {
+        "type": PROBLEM_TYPE_PREFIX + kind,
+        "title": HTTPStatus(status).phrase,
+        "status": status,
+        "detail": detail,
+    }
+    body.update(extra)
+    return JSONResponse(body, status_code=status, media_type=PROBLEM_JSON)
+
+
+def ca_error_response(error: CAError) -> JSONResponse:
+    status = STATUS_BY_KIND[error.kind]
+    detail = error.detail
+    if error.kind in _HIDDEN:
+        log.error("%s: %s", error.kind.value, error.detail)
+        detail = "the CA cannot complete this request now" if status == 503 else "internal error"
+    extra: dict[str, object] = {}
+    if error.sub_errors:
+        extra["subproblems"] = [{"identifier": s.identifier, "detail": s.detail} for s in error.sub_errors]
+    response = problem(status, error.kind.value, detail, **extra)
+    if status == 401:
+        response.headers["WWW-Authenticate"] = 'Bearer realm="chancery"'
+    if error.retry_after is not None:
+        response.headers["Retry-After"] = str(error.retry_after)
+    return response
+
+
+async def on_ca_error(_request: Request, error: Exception) -> JSONResponse:
+    assert isinstance(error, CAError)
+    return ca_error_response(error)
+
+
+async def on_validation_error(_request: Request, error: Exception) -> JSONResponse:
+    assert isinstance(error, RequestValidationError)
+    problems = []
+    for err in error.errors()[:20]:
+        where = ".".join(str(p) for p in err.get("loc", ()) if p != "body") or "body"
+        problems.append(f"{where}: {err.get('msg', 'invalid')}")
+    return problem(400, ErrorKind.MALFORMED.value, "invalid request: " + "; ".join(problems))
+
+
+async def on_http_error(_request: Request, error: Exception) -> JSONResponse:
+    assert isinstance(error, StarletteHTTPException)
+    kind = {404: "not-found", 405: "method-not-allowed"}.get(error.status_code, "http-error")
+    response = problem(error.status_code, kind, str(error.detail))
+    for name, value in (error.headers or {}).items():
+        response.headers[name] = value
+    return response
+
+
+async def on_unexpected(_request: Request, error: Exception) -> JSONResponse:
+    log.exception("unhandled error", exc_info=error)
+    return problem(500, ErrorKind.INTERNAL.value, "internal error")

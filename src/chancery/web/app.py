@@ -1,0 +1,69 @@
+"""``create_app``: the FastAPI application serving every HTTP protocol."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import AsyncIterator, Callable
+from contextlib import asynccontextmanager
+from typing import Protocol
+
+from fastapi import APIRouter, FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from chancery import __version__
+from chancery.errors import CAError
+from chancery.protocols import aia
+from chancery.protocols.rest import problems
+from chancery.protocols.rest.deps import RestServices
+from chancery.protocols.rest.routes import cas, certificates
+from chancery.services.health import HealthService
+from chancery.web.limits import BodySizeLimit
+
+log = logging.getLogger(__name__)
+
+
+class WebServices(RestServices, Protocol):
+    health: HealthService
+
+
+def create_app(
+    services: WebServices, *, max_body_bytes: int = 1024 * 1024, on_shutdown: Callable[[], None] | None = None
+) -> FastAPI:
+    """Build the application around already-wired services; ``on_shutdown`` runs when the server stops."""
+
+    @asynccontextmanager
+    async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
+        yield
+        if on_shutdown is not None:
+            on_shutdown()
+
+    app = FastAPI(
+        lifespan=lifespan,
+        title="Chancery",
+        version=__version__,
+        description="Enterprise certificate authority. Authenticate with `Authorization: Bearer <token>`.",
+        openapi_url="/api/v1/openapi.json",
+        docs_url="/api/v1/docs",
+        redoc_url=None,
+    )
+    app.state.services = services
+    api = APIRouter(prefix="/api/v1")
+    api.include_router(cas.router)
+    api.include_router(certificates.router)
+    app.include_router(api)
+    app.include_router(aia.router)
+
+    @app.get("/health", tags=["health"])
+    def health(request: Request) -> JSONResponse:
+        """200 when this node can serve (its database answers), 503 otherwise."""
+        ok = request.app.state.services.health.database_ok()
+        return JSONResponse({"status": "ok" if ok else "unavailable"}, status_code=200 if ok else 503)
+
+    app.add_exception_handler(CAError, problems.on_ca_error)
+    app.add_exception_handler(RequestValidationError, problems.on_validation_error)
+    app.add_exception_handler(StarletteHTTPException, problems.on_http_error)
+    app.add_exception_handler(Exception, problems.on_unexpected)
+    app.add_middleware(BodySizeLimit, max_bytes=max_body_bytes, on_too_large=problems.ca_error_response)
+    return app
