@@ -1,0 +1,74 @@
+from pathlib import Path
+
+import pytest
+from cryptography import x509
+from cryptography.hazmat.primitives import hashes
+from cryptography.hazmat.primitives.serialization import Encoding
+
+from chancery.errors import BadCSR, BadPublicKey, CAError, Malformed, PayloadTooLarge
+from chancery.pki.csr import load_csr, requested_sans
+from tests.support.csrs import make_csr, make_key
+
+VECTORS = Path(__file__).parents[2] / "vectors" / "csr"
+
+
+@pytest.mark.parametrize("name", sorted(p.name for p in VECTORS.glob("ok_*")))
+def test_ok_vectors_load(name: str) -> None:
+    csr = load_csr((VECTORS / name).read_bytes())
+    assert requested_sans(csr) == (x509.DNSName("vector.example.com"),)
+
+
+@pytest.mark.parametrize(
+    ("name", "error"),
+    [
+        pytest.param("short_rsa_key.der.csr", BadPublicKey, id="fail/short-rsa"),
+        pytest.param("rsa_exponent_3.der.csr", BadPublicKey, id="fail/rsa-e3"),
+        pytest.param("secp256k1_key.der.csr", BadPublicKey, id="fail/secp256k1"),
+        pytest.param("dsa_key.der.csr", BadPublicKey, id="fail/dsa"),
+        pytest.param("bad_signature.der.csr", BadCSR, id="fail/bad-signature"),
+        pytest.param("truncated.der.csr", Malformed, id="fail/truncated"),
+        pytest.param("trailing_garbage.der.csr", Malformed, id="fail/trailing-garbage"),
+        pytest.param("random_bytes.der.csr", Malformed, id="fail/random-bytes"),
+        pytest.param("pem_with_broken_base64.pem.csr", Malformed, id="fail/broken-pem"),
+    ],
+)
+def test_bad_vectors_are_refused_with_the_right_error(name: str, error: type[CAError]) -> None:
+    with pytest.raises(error) as info:
+        load_csr((VECTORS / name).read_bytes())
+    assert info.value.detail  # a clear reason for the user
+
+
+@pytest.mark.parametrize(
+    ("data", "error"),
+    [
+        pytest.param(b"", Malformed, id="fail/empty"),
+        pytest.param(b"   \n", Malformed, id="fail/whitespace"),
+        pytest.param(b"-----BEGIN CERTIFICATE-----\nAAAA\n-----END CERTIFICATE-----", Malformed, id="fail/wrong-pem-label"),
+        pytest.param(b"0" * (256 * 1024 + 1), PayloadTooLarge, id="fail/oversized"),
+        pytest.param(b"\x30\x84\xff\xff\xff\xff", Malformed, id="fail/hostile-length"),
+        pytest.param(b"\x30" + b"\x80" * 1000, Malformed, id="fail/indefinite-nesting"),
+    ],
+)
+def test_hostile_input(data: bytes, error: type[CAError]) -> None:
+    with pytest.raises(error):
+        load_csr(data)
+
+
+def test_ten_thousand_sans_are_refused() -> None:
+    sans = tuple(f"DNS:h{i}.example.com" for i in range(10_000))
+    _, pem = make_csr(sans=sans)
+    try:
+        csr = load_csr(pem)
+    except PayloadTooLarge:
+        return  # refused by size: also fine
+    with pytest.raises(BadCSR, match="10000 subject alternative names"):
+        requested_sans(csr)
+
+
+def test_invalid_dns_name_in_csr_is_refused() -> None:
+    builder = x509.CertificateSigningRequestBuilder().subject_name(x509.Name([])).add_extension(
+        x509.SubjectAlternativeName([x509.DNSName("bad_name.example.com")]), critical=False
+    )
+    csr = load_csr(builder.sign(make_key(), hashes.SHA256()).public_bytes(Encoding.PEM))  # type: ignore[arg-type]
+    with pytest.raises(BadCSR, match="bad_name"):
+        requested_sans(csr)
