@@ -32,17 +32,38 @@ class BodySizeLimit:
                     await response(scope, receive, send)
                     return
         seen = 0
+        exceeded = False
+        replaced = False
 
         async def limited_receive() -> Message:
-            nonlocal seen
+            nonlocal seen, exceeded
             message = await receive()
             if message["type"] == "http.request":
                 seen += len(message.get("body", b""))
                 if seen > self.max_bytes:
+                    exceeded = True
                     raise PayloadTooLarge(self._message())
             return message
 
-        await self.app(scope, limited_receive, send)
+        async def guarded_send(message: Message) -> None:
+            # Whatever the application made of the interrupted body (parsers may turn
+            # it into a generic 400), the client is told the real reason once.
+            nonlocal replaced
+            if not exceeded:
+                await send(message)
+                return
+            if not replaced:
+                replaced = True
+                response = self.on_too_large(PayloadTooLarge(self._message()))
+                await response(scope, receive, send)
+
+        try:
+            await self.app(scope, limited_receive, guarded_send)
+        except PayloadTooLarge:
+            if not replaced:
+                replaced = True
+                response = self.on_too_large(PayloadTooLarge(self._message()))
+                await response(scope, receive, send)
 
     def _message(self) -> str:
         return f"request body larger than {self.max_bytes} bytes"
