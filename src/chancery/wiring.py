@@ -4,8 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
-
-from fastapi import FastAPI
+from typing import TYPE_CHECKING
 
 from chancery.clock import Clock, SystemClock
 from chancery.domain.principals import Principal, Role
@@ -24,7 +23,9 @@ from chancery.store import migrate
 from chancery.store.database import Database
 from chancery.store.group_commit import GroupCommitWriter
 from chancery.store.sealed_keys import SqlSealedKeyVault
-from chancery.web.app import create_app
+
+if TYPE_CHECKING:
+    from fastapi import FastAPI
 
 PassphraseSource = bytes | Callable[[], bytes]
 
@@ -87,6 +88,8 @@ def initialise(app: Application, operator: Principal) -> NewToken | None:
 
 def create_web_app(settings: Settings, passphrase: PassphraseSource | None = None) -> FastAPI:
     """The HTTP application for ``settings`` (what ``chancery serve`` runs)."""
+    from chancery.web.app import create_app  # FastAPI loads only when serving, so CLI commands start fast
+
     app = build(settings, passphrase)
     if not is_initialised(app):
         raise ConfigurationError(f"no initialised Chancery in {settings.data_dir}; run `chancery init` first")

@@ -26,6 +26,10 @@ def test_migrations_match_the_tables(app: wiring.Application) -> None:
     assert diff == []
 
 
+def test_head_constant_matches_the_migration_scripts() -> None:
+    assert migrate.HEAD == migrate.script_head()
+
+
 def test_upgrade_is_idempotent(app: wiring.Application) -> None:
     migrate.upgrade(app.database)
     assert migrate.is_current(app.database)

@@ -7,7 +7,6 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
-import uvicorn
 from rich.panel import Panel
 
 from chancery import wiring
@@ -30,6 +29,8 @@ def demo(
 
     Example: chancery demo --port 8000
     """
+    import uvicorn  # loaded only when serving
+
     config = settings()
     passphrase_file = config.data_dir / PASSPHRASE_FILE
     passphrase = config.passphrase() or _demo_passphrase(passphrase_file)

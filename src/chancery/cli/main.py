@@ -38,7 +38,9 @@ def main() -> None:
     """Run the CLI, turning :class:`CAError` into a message and an exit code."""
     logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
     try:
-        app(standalone_mode=False)
+        code = app(standalone_mode=False)
+        if isinstance(code, int) and code:
+            sys.exit(code)
     except CAError as error:
         err_console.print(f"[red]error:[/] {error.detail}", highlight=False)
         sys.exit(EXIT_CODES[error.kind])

@@ -2,14 +2,15 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
-import uvicorn
-from fastapi import FastAPI
 
 from chancery import wiring
 from chancery.cli.session import prompt_passphrase, settings
+
+if TYPE_CHECKING:
+    from fastapi import FastAPI
 
 
 def serve(
@@ -22,6 +23,8 @@ def serve(
 
     Example: CHANCERY_KEY_PASSPHRASE=... chancery serve --host 127.0.0.1 --port 8000
     """
+    import uvicorn  # loaded only when serving
+
     config = settings()
     options = {
         "host": host or config.host,
