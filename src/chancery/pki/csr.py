@@ -25,16 +25,16 @@ def load_csr(data: bytes) -> x509.CertificateSigningRequest:
     """
     if len(data) > MAX_CSR_BYTES:
         raise PayloadTooLarge(f"CSR larger than {MAX_CSR_BYTES // 1024} KiB")
-    stripped = data.strip()
-    if not stripped:
+    text = data.strip()
+    if not text:
         raise Malformed("empty CSR")
     try:
-        if stripped.startswith(b"-----"):
-            if not stripped.startswith(_PEM_MARKERS):
+        if text.startswith(b"-----"):
+            if not text.startswith(_PEM_MARKERS):
                 raise Malformed("PEM block is not a CERTIFICATE REQUEST")
-            csr = x509.load_pem_x509_csr(stripped.replace(b"NEW CERTIFICATE REQUEST", b"CERTIFICATE REQUEST"))
+            csr = x509.load_pem_x509_csr(text.replace(b"NEW CERTIFICATE REQUEST", b"CERTIFICATE REQUEST"))
         else:
-            csr = x509.load_der_x509_csr(stripped)
+            csr = x509.load_der_x509_csr(data)  # DER is binary: never strip it
     except ValueError as exc:
         raise Malformed(f"not a valid CSR: {_reason(exc)}") from None
     try:

@@ -24,22 +24,22 @@ def load_certificates(data: bytes) -> tuple[x509.Certificate, ...]:
     """
     if len(data) > MAX_BUNDLE_BYTES:
         raise PayloadTooLarge(f"certificate input larger than {MAX_BUNDLE_BYTES // 1024} KiB")
-    stripped = data.strip()
-    if not stripped:
+    text = data.strip()
+    if not text:
         raise Malformed("no certificate in empty input")
     try:
-        if stripped.startswith(b"-----BEGIN PKCS7-----"):
-            certs = tuple(pkcs7.load_pem_pkcs7_certificates(stripped))
-        elif stripped.startswith(b"-----"):
-            blocks = _PEM_CERT.findall(stripped)
+        if text.startswith(b"-----BEGIN PKCS7-----"):
+            certs = tuple(pkcs7.load_pem_pkcs7_certificates(text))
+        elif text.startswith(b"-----"):
+            blocks = _PEM_CERT.findall(text)
             if not blocks:
                 raise Malformed("PEM input holds no CERTIFICATE block")
             certs = tuple(x509.load_pem_x509_certificate(block) for block in blocks)
-        else:
+        else:  # DER is binary: never strip it
             try:
-                certs = (x509.load_der_x509_certificate(stripped),)
+                certs = (x509.load_der_x509_certificate(data),)
             except ValueError:
-                certs = tuple(pkcs7.load_der_pkcs7_certificates(stripped))
+                certs = tuple(pkcs7.load_der_pkcs7_certificates(data))
     except ValueError as exc:
         raise Malformed(f"not a valid certificate: {str(exc)[:200] or 'unparseable'}") from None
     if not certs:

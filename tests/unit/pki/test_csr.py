@@ -72,3 +72,14 @@ def test_invalid_dns_name_in_csr_is_refused() -> None:
     csr = load_csr(builder.sign(make_key(), hashes.SHA256()).public_bytes(Encoding.PEM))  # type: ignore[arg-type]
     with pytest.raises(BadCSR, match="bad_name"):
         requested_sans(csr)
+
+
+def test_der_ending_in_whitespace_bytes_is_not_stripped() -> None:
+    """DER is binary: a signature may well end in 0x0a or 0x20."""
+    for _ in range(400):
+        _, pem = make_csr()
+        der = x509.load_pem_x509_csr(pem).public_bytes(Encoding.DER)
+        if der[-1:] in (b" ", b"\n", b"\t", b"\r"):
+            assert load_csr(der).public_bytes(Encoding.DER) == der
+            return
+    pytest.fail("no CSR ending in a whitespace byte was drawn")
