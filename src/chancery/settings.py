@@ -39,7 +39,10 @@ class Settings(BaseModel):
     host: str = "127.0.0.1"
     port: int = Field(default=8000, ge=1, le=65535)
     log_level: str = "INFO"
-    signer_cache_seconds: float = Field(default=2.0, ge=0, le=300)
+    signer_cache_seconds: float = Field(default=2.0, ge=0, le=300, description="How long a CA's signer is cached.")
+    token_cache_seconds: float = Field(
+        default=5.0, ge=0, le=300, description="How long an authenticated API token is trusted without a database read."
+    )
 
     @field_validator("base_url")
     @classmethod

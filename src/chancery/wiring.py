@@ -68,7 +68,7 @@ def build(settings: Settings, passphrase: PassphraseSource | None = None, clock:
         hierarchy=HierarchyService(database, writer, cycle, signers, keys, clock, settings.base_url),
         issuance=IssuanceService(database, cycle, keys),
         certificates=CertificateService(database, writer, keys, clock),
-        tokens=TokenService(database, writer, clock),
+        tokens=TokenService(database, writer, clock, settings.token_cache_seconds),
         health=HealthService(database),
     )
 

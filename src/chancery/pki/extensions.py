@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import lru_cache
 
 from cryptography import x509
 from cryptography.hazmat.primitives.asymmetric import rsa
@@ -22,14 +23,19 @@ class ExtensionInputs:
     issuer_key_identifier: bytes
     sans: tuple[x509.GeneralName, ...]
     subject_is_empty: bool
-    urls: DistributionUrls | None
+    distribution: tuple[tuple[x509.ExtensionType, bool], ...]
     path_length: int | None
 
 
 def key_usage(profile: Profile, subject_key: PublicKeyTypes) -> x509.KeyUsage:
     """keyUsage for ``profile``; keyEncipherment only for RSA keys (RFC 5280 §4.2.1.3)."""
+    return _key_usage(profile, isinstance(subject_key, rsa.RSAPublicKey))
+
+
+@lru_cache(maxsize=256)
+def _key_usage(profile: Profile, rsa_key: bool) -> x509.KeyUsage:
     usage = set(profile.key_usage)
-    if not isinstance(subject_key, rsa.RSAPublicKey):
+    if not rsa_key:
         usage.discard("key_encipherment")
         usage.discard("data_encipherment")
     return x509.KeyUsage(
@@ -63,36 +69,42 @@ def build_extensions(inputs: ExtensionInputs) -> list[tuple[x509.ExtensionType, 
     profile = inputs.profile
     extensions: list[tuple[x509.ExtensionType, bool]] = [
         # RFC 5280 §4.2.1.9: MUST be critical in CA certificates; Chancery marks it critical everywhere.
-        (x509.BasicConstraints(ca=profile.is_ca, path_length=inputs.path_length if profile.is_ca else None), True),
+        (_basic_constraints(profile.is_ca, inputs.path_length if profile.is_ca else None), True),
         # RFC 5280 §4.2.1.3: SHOULD be critical.
         (key_usage(profile, inputs.subject_key), True),
     ]
     if profile.extended_key_usage:
-        extensions.append((x509.ExtendedKeyUsage(list(profile.extended_key_usage)), False))
+        extensions.append((_extended_key_usage(profile.extended_key_usage), False))
     if inputs.sans:
         # RFC 5280 §4.2.1.6: critical when the subject is empty.
         extensions.append((x509.SubjectAlternativeName(list(inputs.sans)), inputs.subject_is_empty))
     extensions.append((x509.SubjectKeyIdentifier(key_identifier(inputs.subject_key)), False))
     extensions.append((x509.AuthorityKeyIdentifier(inputs.issuer_key_identifier, None, None), False))
-    if inputs.urls is not None:
-        crl = x509.DistributionPoint([x509.UniformResourceIdentifier(inputs.urls.crl)], None, None, None)
-        extensions.append((x509.CRLDistributionPoints([crl]), False))
-        extensions.append(
-            (
-                x509.AuthorityInformationAccess(
-                    [
-                        x509.AccessDescription(
-                            AuthorityInformationAccessOID.OCSP, x509.UniformResourceIdentifier(inputs.urls.ocsp)
-                        ),
-                        x509.AccessDescription(
-                            AuthorityInformationAccessOID.CA_ISSUERS,
-                            x509.UniformResourceIdentifier(inputs.urls.ca_issuers),
-                        ),
-                    ]
-                ),
-                False,
-            )
-        )
+    extensions.extend(inputs.distribution)
     if profile.ocsp_no_check:
         extensions.append((x509.OCSPNoCheck(), False))  # RFC 6960 §4.2.2.2.1
     return extensions
+
+
+def distribution_extensions(urls: DistributionUrls) -> tuple[tuple[x509.ExtensionType, bool], ...]:
+    """CRL distribution point (RFC 5280 §4.2.1.13) and AIA with OCSP and caIssuers (§4.2.2.1)."""
+    crl = x509.DistributionPoint([x509.UniformResourceIdentifier(urls.crl)], None, None, None)
+    aia = x509.AuthorityInformationAccess(
+        [
+            x509.AccessDescription(AuthorityInformationAccessOID.OCSP, x509.UniformResourceIdentifier(urls.ocsp)),
+            x509.AccessDescription(
+                AuthorityInformationAccessOID.CA_ISSUERS, x509.UniformResourceIdentifier(urls.ca_issuers)
+            ),
+        ]
+    )
+    return ((x509.CRLDistributionPoints([crl]), False), (aia, False))
+
+
+@lru_cache(maxsize=64)
+def _basic_constraints(ca: bool, path_length: int | None) -> x509.BasicConstraints:
+    return x509.BasicConstraints(ca=ca, path_length=path_length)
+
+
+@lru_cache(maxsize=64)
+def _extended_key_usage(usages: tuple[x509.ObjectIdentifier, ...]) -> x509.ExtendedKeyUsage:
+    return x509.ExtendedKeyUsage(list(usages))

@@ -12,8 +12,10 @@ from __future__ import annotations
 import datetime as dt
 import threading
 from dataclasses import dataclass
+from functools import cached_property
 
 from cryptography import x509
+from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.asymmetric.types import PublicKeyTypes
 
 from chancery.domain.records import DistributionUrls
@@ -21,7 +23,13 @@ from chancery.domain.serials import SerialNumber
 from chancery.errors import Conflict, Malformed, RejectedIdentifier
 from chancery.keys.base import KeyHandle
 from chancery.pki.encoding import public_key_sha256
-from chancery.pki.extensions import ExtensionInputs, build_extensions, issuer_key_identifier, key_identifier
+from chancery.pki.extensions import (
+    ExtensionInputs,
+    build_extensions,
+    distribution_extensions,
+    issuer_key_identifier,
+    key_identifier,
+)
 from chancery.pki.keypolicy import check_public_key, signature_hash
 from chancery.pki.names import format_name
 from chancery.pki.profiles import Profile
@@ -35,13 +43,31 @@ class Signer:
     ``certificate`` is ``None`` only when self-signing a new root. ``urls`` go
     into every certificate this signer issues. ``remaining_path_length`` is how
     many CA levels may still sit below the signer (``None``: unconstrained,
-    RFC 5280 §4.2.1.9).
+    RFC 5280 §4.2.1.9). What never changes per signer is derived once.
     """
 
     key: KeyHandle
     certificate: x509.Certificate | None
     urls: DistributionUrls | None
     remaining_path_length: int | None = None
+
+    @cached_property
+    def algorithm(self) -> hashes.HashAlgorithm | None:
+        return signature_hash(self.key.public_key())
+
+    @cached_property
+    def key_identifier(self) -> bytes:
+        """What goes into the authorityKeyIdentifier of everything this signer issues."""
+        if self.certificate is not None:
+            return issuer_key_identifier(self.certificate)
+        return key_identifier(self.key.public_key())
+
+    @cached_property
+    def distribution_extensions(self) -> tuple[tuple[x509.ExtensionType, bool], ...]:
+        """CRL distribution point and AIA (none when self-signing)."""
+        if self.certificate is None or self.urls is None:
+            return ()
+        return distribution_extensions(self.urls)
 
 
 @dataclass(frozen=True)
@@ -72,8 +98,7 @@ class PreparedCertificate:
             if self._signed:
                 raise RuntimeError("a prepared certificate is signed exactly once")
             self._signed = True
-        algorithm = signature_hash(self._signer.key.public_key())
-        return self._signer.key.sign_builder(self._builder, algorithm)
+        return self._signer.key.sign_builder(self._builder, self._signer.algorithm)
 
 
 @dataclass(frozen=True)
@@ -102,11 +127,6 @@ def prepare(request: CertificateRequest, signer: Signer, serial: SerialNumber, n
     path_length = _path_length(request, signer)
     not_before, not_after = _validity(request, signer, now)
     issuer_name = signer.certificate.subject if signer.certificate is not None else request.subject
-    issuer_kid = (
-        issuer_key_identifier(signer.certificate)
-        if signer.certificate is not None
-        else key_identifier(signer.key.public_key())
-    )
     builder = (
         x509.CertificateBuilder()
         .subject_name(request.subject)
@@ -119,10 +139,10 @@ def prepare(request: CertificateRequest, signer: Signer, serial: SerialNumber, n
     inputs = ExtensionInputs(
         profile=profile,
         subject_key=request.public_key,
-        issuer_key_identifier=issuer_kid,
+        issuer_key_identifier=signer.key_identifier,
         sans=request.sans,
         subject_is_empty=len(request.subject) == 0,
-        urls=signer.urls if signer.certificate is not None else None,
+        distribution=signer.distribution_extensions,
         path_length=path_length,
     )
     for extension, critical in build_extensions(inputs):
@@ -149,7 +169,7 @@ def _check_sans(request: CertificateRequest, profile: Profile) -> None:
         kind = san_kind(name)
         if kind not in profile.allowed_san_kinds:
             raise RejectedIdentifier(f"profile {profile.name} does not allow {kind} names ({format_san(name)[:80]})")
-        if isinstance(name, x509.DNSName):
+        if kind == "DNS":
             check_dns_name(name.value)
     if profile.require_san and not sans:
         kinds = "/".join(sorted(profile.allowed_san_kinds))

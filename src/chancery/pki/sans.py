@@ -79,6 +79,17 @@ def format_san(name: x509.GeneralName) -> str:
     return f"other:{type(name).__name__}"
 
 
+_KINDS = {
+    x509.DNSName: "DNS",
+    x509.IPAddress: "IP",
+    x509.RFC822Name: "email",
+    x509.UniformResourceIdentifier: "URI",
+    x509.DirectoryName: "dirName",
+    x509.RegisteredID: "RID",
+    x509.OtherName: "otherName",
+}
+
+
 def san_kind(name: x509.GeneralName) -> str:
     """The TYPE part of :func:`format_san`."""
-    return format_san(name).split(":", 1)[0]
+    return _KINDS.get(type(name), "other")

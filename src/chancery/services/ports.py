@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
+from concurrent.futures import Future
 from contextlib import AbstractContextManager
 from typing import Protocol, TypeVar
 
@@ -36,7 +37,9 @@ class CertificateReader(Protocol):
 
 class CertificateRepository(CertificateReader, Protocol):
     def reserve(self, record: CertificateRecord) -> None: ...
+    def reserve_many(self, records: list[CertificateRecord]) -> None: ...
     def mark_issued(self, ca_name: str, serial: SerialNumber, der: bytes) -> None: ...
+    def mark_issued_many(self, items: list[tuple[str, SerialNumber, bytes]]) -> None: ...
     def revoke(self, ca_name: str, serial: SerialNumber, revocation: Revocation) -> bool: ...
     def release_hold(self, ca_name: str, serial: SerialNumber) -> bool: ...
 
@@ -71,3 +74,11 @@ class DurableWriter(Protocol):
     """Runs write work and returns once it is committed and durable (group commit)."""
 
     def run(self, work: Callable[[UnitOfWork], T]) -> T: ...
+
+    def submit(self, work: Callable[[UnitOfWork], T]) -> Future[T]:
+        """Queue ``work``; the future completes after the commit that includes it."""
+        ...
+
+    def submit_async(self, work: Callable[[UnitOfWork], T]) -> Awaitable[T]:
+        """:meth:`submit` from the event loop."""
+        ...

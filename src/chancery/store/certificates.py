@@ -5,7 +5,7 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
-from sqlalchemy import and_, insert, or_, select, update
+from sqlalchemy import and_, bindparam, insert, or_, select, update
 from sqlalchemy.engine import Connection
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.sql.elements import ColumnElement
@@ -20,6 +20,14 @@ from chancery.store.tables import certificates as t
 
 _HOLD = RevocationReason.certificateHold.value
 
+# Built once: statements on the issuance hot path reuse their compiled form.
+_INSERT = insert(t)
+_MARK_ISSUED = (
+    update(t)
+    .where(t.c.ca_name == bindparam("ca"), t.c.serial == bindparam("sn"), t.c.state == CertificateState.RESERVED.value)
+    .values(state=CertificateState.ISSUED.value, der=bindparam("der"))
+)
+
 
 class CertificateRepository:
     def __init__(self, conn: Connection) -> None:
@@ -28,30 +36,34 @@ class CertificateRepository:
     def reserve(self, record: CertificateRecord) -> None:
         """Record a serial before it is signed (DESIGN.md invariant 1).
 
-        Raises :class:`Conflict` if the CA already used this serial.
+        Raises :class:`Conflict` if the CA already used this serial; the
+        transaction must then be abandoned (no savepoint is spent on the
+        one-in-2**64 case: the group committer reruns the others).
         """
         if record.state is not CertificateState.RESERVED:
             raise ValueError("only reserved records are inserted")
         try:
-            with self._conn.begin_nested():
-                self._conn.execute(insert(t).values(**_to_row(record)))
+            self._conn.execute(_INSERT, _to_row(record))
         except IntegrityError:
             raise Conflict(f"serial {record.serial} is already used by CA {record.ca_name}") from None
 
     def reserve_many(self, records: list[CertificateRecord]) -> None:
-        """Insert several reservations at once (a single round trip)."""
-        if records:
-            self._conn.execute(insert(t), [_to_row(r) for r in records])
+        """:meth:`reserve` for several records in one statement (executemany)."""
+        try:
+            self._conn.execute(_INSERT, [_to_row(record) for record in records])
+        except IntegrityError:
+            raise Conflict("a serial in this batch is already used") from None
 
     def mark_issued(self, ca_name: str, serial: SerialNumber, der: bytes) -> None:
         """Store the signed certificate over its reservation."""
-        result = self._conn.execute(
-            update(t)
-            .where(t.c.ca_name == ca_name, t.c.serial == serial.hex, t.c.state == CertificateState.RESERVED.value)
-            .values(state=CertificateState.ISSUED.value, der=der)
-        )
-        if result.rowcount != 1:
-            raise InternalError(f"no reservation for serial {serial} of CA {ca_name}")
+        self.mark_issued_many([(ca_name, serial, der)])
+
+    def mark_issued_many(self, items: list[tuple[str, SerialNumber, bytes]]) -> None:
+        """:meth:`mark_issued` for several certificates in one statement (executemany)."""
+        params = [{"ca": ca_name, "sn": serial.hex, "der": der} for ca_name, serial, der in items]
+        result = self._conn.execute(_MARK_ISSUED, params)
+        if result.rowcount != len(items):
+            raise InternalError("a certificate to store has no reservation")
 
     def get(self, ca_name: str, serial: SerialNumber) -> CertificateRecord | None:
         row = self._conn.execute(select(t).where(t.c.ca_name == ca_name, t.c.serial == serial.hex)).mappings().first()

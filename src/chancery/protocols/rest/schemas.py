@@ -3,12 +3,17 @@
 from __future__ import annotations
 
 import datetime as dt
+import json
+from functools import lru_cache
 
+from cryptography import x509
+from cryptography.hazmat.primitives.serialization import Encoding
 from pydantic import BaseModel, ConfigDict, Field
 
 from chancery.domain.keytypes import KeyType
 from chancery.domain.records import CertificateAuthorityRecord, CertificateRecord, CertificateStatus
 from chancery.pki.encoding import der_to_pem
+from chancery.services.authority.cycle import Issued
 
 _STRICT = ConfigDict(extra="forbid")
 
@@ -111,6 +116,38 @@ class CertificatePublic(BaseModel):
 
 class IssuedPublic(CertificatePublic):
     chain: list[str] = Field(description="the issuing CA first, the root last (PEM)")
+
+    @classmethod
+    def of(cls, issued: Issued, now: dt.datetime) -> IssuedPublic:  # type: ignore[override]
+        return cls.model_validate_json(issued_json(issued, now))
+
+
+def issued_json(issued: Issued, now: dt.datetime) -> bytes:
+    """The IssuedPublic document, built directly (the issuance hot path skips model validation)."""
+    record = issued.record
+    return json.dumps(
+        {
+            "ca": record.ca_name,
+            "serial_number": record.serial.hex,
+            "status": record.status(now).value,
+            "profile": record.profile,
+            "subject": record.subject,
+            "sans": list(record.sans),
+            "not_before": record.not_before.isoformat(),
+            "not_after": record.not_after.isoformat(),
+            "revoked_at": None,
+            "revocation_reason": None,
+            "renewal_of": record.renewal_of.hex if record.renewal_of else None,
+            "certificate": issued.certificate.public_bytes(Encoding.PEM).decode("ascii"),
+            "chain": list(chain_pems(issued.chain)),
+        },
+        separators=(",", ":"),
+    ).encode()
+
+
+@lru_cache(maxsize=64)
+def chain_pems(chain: tuple[x509.Certificate, ...]) -> tuple[str, ...]:
+    return tuple(cert.public_bytes(Encoding.PEM).decode("ascii") for cert in chain)
 
 
 class GeneratedPublic(IssuedPublic):

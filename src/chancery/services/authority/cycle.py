@@ -15,6 +15,7 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Callable
 from dataclasses import dataclass, replace
+from typing import ClassVar
 
 from cryptography import x509
 
@@ -25,7 +26,8 @@ from chancery.domain.serials import SerialNumber, new_serial
 from chancery.errors import Conflict
 from chancery.pki.encoding import to_der
 from chancery.pki.issuer import CertificateRequest, PreparedCertificate, Signer, prepare
-from chancery.services.authority.signers import ActiveCA, SignerDirectory
+from chancery.services.authority.signers import SignerDirectory
+from chancery.services.durable import Steps, run_steps, run_steps_async
 from chancery.services.ports import DurableWriter, UnitOfWork
 
 _SERIAL_ATTEMPTS = 3
@@ -62,42 +64,80 @@ class IssuanceCycle:
         self._serials = serials
 
     def issue(self, ca_name: str, request: CertificateRequest, provenance: Provenance = Provenance()) -> Issued:
-        """Issue ``request`` from the active CA ``ca_name``."""
-        ca = self._signers.get(ca_name)
-        return self._run(ca.record.name, ca.signer, request, provenance, chain=(ca.certificate, *ca.chain))
+        """Issue ``request`` from the active CA ``ca_name`` (blocking until durable)."""
+        return run_steps(self._steps_for(ca_name, request, provenance), self._writer.run)
+
+    async def issue_async(
+        self, ca_name: str, request: CertificateRequest, provenance: Provenance = Provenance()
+    ) -> Issued:
+        """:meth:`issue` for the event loop: other requests are served while commits happen."""
+        return await run_steps_async(self._steps_for(ca_name, request, provenance), self._writer.submit_async)
 
     def self_sign(self, ca_name: CAName, signer: Signer, request: CertificateRequest) -> Issued:
         """Issue a root's own certificate; the CA row ``ca_name`` must already exist."""
-        return self._run(ca_name, signer, request, Provenance(key_id=None), chain=())
+        return run_steps(self._steps(ca_name, signer, request, Provenance(), chain=()), self._writer.run)
 
-    def _run(
+    def _steps_for(self, ca_name: str, request: CertificateRequest, provenance: Provenance) -> Steps[Issued]:
+        ca = self._signers.get(ca_name)
+        return self._steps(ca.record.name, ca.signer, request, provenance, chain=ca.chain_with_self)
+
+    def _steps(
         self,
         ca_name: CAName,
         signer: Signer,
         request: CertificateRequest,
         provenance: Provenance,
         chain: tuple[x509.Certificate, ...],
-    ) -> Issued:
+    ) -> Steps[Issued]:
         now = self._clock.now()
         for attempt in range(_SERIAL_ATTEMPTS):
             prepared = prepare(request, signer, self._serials(), now)
             record = _reservation(ca_name, prepared, provenance, now)
             try:
-                self._writer.run(lambda uow: uow.certificates.reserve(record))
+                yield _Reserve(record)
                 break
             except Conflict:  # a serial collision, ~2**-64 likely: draw again
                 if attempt == _SERIAL_ATTEMPTS - 1:
                     raise
         certificate = prepared.sign()
         der = to_der(certificate)
-        serial = record.serial
-
-        def store(uow: UnitOfWork) -> None:
-            uow.certificates.mark_issued(ca_name, serial, der)
-
-        self._writer.run(store)
+        yield _Store(ca_name, record.serial, der)
         issued_record = replace(record, state=CertificateState.ISSUED, der=der)
         return Issued(record=issued_record, certificate=certificate, chain=chain)
+
+
+@dataclass(frozen=True)
+class _Reserve:
+    """Write work: record a serial before signing. Reservations of one batch share one statement."""
+
+    record: CertificateRecord
+    merge_key: ClassVar[str] = "certificates.reserve"
+
+    def __call__(self, uow: UnitOfWork) -> None:
+        uow.certificates.reserve(self.record)
+
+    @staticmethod
+    def run_merged(uow: UnitOfWork, items: list[_Reserve]) -> list[None]:
+        uow.certificates.reserve_many([item.record for item in items])
+        return [None] * len(items)
+
+
+@dataclass(frozen=True)
+class _Store:
+    """Write work: the signed certificate over its reservation. Merged like :class:`_Reserve`."""
+
+    ca_name: str
+    serial: SerialNumber
+    der: bytes
+    merge_key: ClassVar[str] = "certificates.mark_issued"
+
+    def __call__(self, uow: UnitOfWork) -> None:
+        uow.certificates.mark_issued(self.ca_name, self.serial, self.der)
+
+    @staticmethod
+    def run_merged(uow: UnitOfWork, items: list[_Store]) -> list[None]:
+        uow.certificates.mark_issued_many([(item.ca_name, item.serial, item.der) for item in items])
+        return [None] * len(items)
 
 
 def _reservation(

@@ -25,6 +25,11 @@ class ActiveCA:
     chain: tuple[x509.Certificate, ...]
     signer: Signer
 
+    @property
+    def chain_with_self(self) -> tuple[x509.Certificate, ...]:
+        """This CA's certificate and its parents: the chain of what it issues."""
+        return (self.certificate, *self.chain)
+
 
 class SignerDirectory:
     """Finds active CAs. Entries live ``ttl_seconds`` so status changes made by

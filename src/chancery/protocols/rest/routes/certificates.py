@@ -15,7 +15,6 @@ from chancery.domain.queries import CertificateFilter, PageRequest
 from chancery.domain.revocation import RevocationReason
 from chancery.domain.serials import SerialNumber
 from chancery.errors import Malformed
-from chancery.pki.encoding import to_pem
 from chancery.protocols._common import pem_or_base64_der
 from chancery.protocols.rest.deps import PrincipalDep, ServicesDep
 from chancery.protocols.rest.representations import JSON, binary, negotiate
@@ -27,6 +26,7 @@ from chancery.protocols.rest.schemas import (
     CertificateQuery,
     GeneratedPublic,
     IssuedPublic,
+    issued_json,
     RekeyCreate,
     RenewalCreate,
     RevocationCreate,
@@ -39,14 +39,15 @@ router = APIRouter(tags=["certificates"])
 
 
 def _issued(issued: Issued, services: ServicesDep) -> IssuedPublic:
-    base = CertificatePublic.of(issued.record, services.clock.now())
-    chain = [to_pem([cert]).decode("ascii") for cert in issued.chain]
-    return IssuedPublic(**base.model_dump(), chain=chain)
+    return IssuedPublic.of(issued, services.clock.now())
 
 
 @router.post("/cas/{ca}/certificates", status_code=201, response_model=IssuedPublic)
-def issue_certificate(ca: str, body: CertificateCreate, principal: PrincipalDep, services: ServicesDep) -> IssuedPublic:
-    """Issue a certificate from a CSR under a profile."""
+async def issue_certificate(ca: str, body: CertificateCreate, principal: PrincipalDep, services: ServicesDep) -> Response:
+    """Issue a certificate from a CSR under a profile.
+
+    The response is sent only after the certificate is durably stored (DESIGN.md invariant 1).
+    """
     request = IssueFromCsr(
         ca=ca,
         profile=body.profile,
@@ -54,7 +55,8 @@ def issue_certificate(ca: str, body: CertificateCreate, principal: PrincipalDep,
         validity_days=body.validity_days,
         path_length=body.path_length,
     )
-    return _issued(services.issuance.issue_from_csr(principal, request), services)
+    issued = await services.issuance.issue_from_csr_async(principal, request)
+    return Response(issued_json(issued, services.clock.now()), status_code=201, media_type="application/json")
 
 
 @router.post("/cas/{ca}/certificates/generate", status_code=201, response_model=GeneratedPublic)
