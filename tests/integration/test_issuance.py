@@ -15,7 +15,7 @@ from chancery.domain.queries import CertificateFilter, PageRequest
 from chancery.domain.records import CertificateAuthorityRecord, CertificateRecord, CertificateState
 from chancery.errors import BadCSR, BadPublicKey, CAError, Conflict, Forbidden, Malformed, NotFound, PayloadTooLarge, RejectedIdentifier
 from chancery.domain.serials import SerialNumber
-from chancery.pki.csr import load_csr, requested_sans
+from chancery.pki.csr import load_csr
 from chancery.pki.issuer import CertificateRequest
 from chancery.pki.profiles import builtin_profile
 from chancery.services.authority.cycle import IssuanceCycle
@@ -169,4 +169,4 @@ def test_serial_collisions_draw_again(app: wiring.Application, admin: Principal,
 
 def _request() -> CertificateRequest:
     csr = load_csr(make_csr()[1])
-    return CertificateRequest(csr.subject, csr.public_key(), builtin_profile("tls-server"), requested_sans(csr))
+    return CertificateRequest(csr.subject, csr.public_key, builtin_profile("tls-server"), csr.sans)

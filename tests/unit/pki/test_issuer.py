@@ -13,9 +13,11 @@ from chancery.errors import BadPublicKey, CAError, Conflict, Malformed, Rejected
 from chancery.keys.software import SoftwareKeyHandle
 from chancery.keys.generation import generate_private_key
 from chancery.pki.issuer import CertificateRequest, Signer, prepare
+from chancery.pki.encoding import public_key_sha256
 from chancery.pki.names import parse_name
 from chancery.pki.profiles import builtin_profile
 from chancery.pki.sans import parse_san
+from chancery.pki.spki import key_identifiers, subject_public_key
 from tests.support.csrs import make_key
 from tests.support.lint import assert_lints_clean
 from tests.support.pki import assert_signed_by, extension
@@ -207,3 +209,17 @@ def test_facts_match_the_certificate() -> None:
     assert facts.sans == ("DNS:www.example.com", "IP:192.0.2.7")
     assert (facts.not_before, facts.not_after) == (cert.not_valid_before_utc, cert.not_valid_after_utc)
     assert cert.subject.get_attributes_for_oid(NameOID.COMMON_NAME)[0].value == "www.example.com"
+
+
+@pytest.mark.parametrize("key_type", ["rsa-2048", "rsa-4096", "ec-p256", "ec-p521", "ed25519"])
+def test_key_identifiers_match_pyca(key_type: str) -> None:
+    public_key = make_key(key_type).public_key()
+    identifiers = key_identifiers(public_key)
+    assert identifiers.key_identifier == x509.SubjectKeyIdentifier.from_public_key(public_key).digest
+    assert identifiers.sha256 == public_key_sha256(public_key)
+
+
+@pytest.mark.parametrize("spki", [b"", b"\x30", b"\x31\x00", b"\x30\x03\x02\x01\x00", b"\x30\x85\xff\xff\xff\xff\xff"])
+def test_subject_public_key_refuses_what_is_not_an_spki(spki: bytes) -> None:
+    with pytest.raises((ValueError, IndexError)):
+        subject_public_key(spki)

@@ -4,10 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-from functools import lru_cache
 
-from cryptography import x509
-from cryptography.hazmat.primitives.serialization import Encoding
 from pydantic import BaseModel, ConfigDict, Field
 
 from chancery.domain.keytypes import KeyType
@@ -138,16 +135,11 @@ def issued_json(issued: Issued, now: dt.datetime) -> bytes:
             "revoked_at": None,
             "revocation_reason": None,
             "renewal_of": record.renewal_of.hex if record.renewal_of else None,
-            "certificate": issued.certificate.public_bytes(Encoding.PEM).decode("ascii"),
-            "chain": list(chain_pems(issued.chain)),
+            "certificate": issued.certificate_pem,
+            "chain": list(issued.chain_pem),
         },
         separators=(",", ":"),
     ).encode()
-
-
-@lru_cache(maxsize=64)
-def chain_pems(chain: tuple[x509.Certificate, ...]) -> tuple[str, ...]:
-    return tuple(cert.public_bytes(Encoding.PEM).decode("ascii") for cert in chain)
 
 
 class GeneratedPublic(IssuedPublic):

@@ -18,6 +18,7 @@ from dataclasses import dataclass, replace
 from typing import ClassVar
 
 from cryptography import x509
+from cryptography.hazmat.primitives.serialization import Encoding
 
 from chancery.clock import Clock
 from chancery.domain.names import CAName
@@ -40,6 +41,11 @@ class Issued:
     record: CertificateRecord
     certificate: x509.Certificate
     chain: tuple[x509.Certificate, ...]
+    chain_pem: tuple[str, ...] = ()
+
+    @property
+    def certificate_pem(self) -> str:
+        return self.certificate.public_bytes(Encoding.PEM).decode("ascii")
 
 
 @dataclass(frozen=True)
@@ -75,24 +81,18 @@ class IssuanceCycle:
 
     def self_sign(self, ca_name: CAName, signer: Signer, request: CertificateRequest) -> Issued:
         """Issue a root's own certificate; the CA row ``ca_name`` must already exist."""
-        return run_steps(self._steps(ca_name, signer, request, Provenance(), chain=()), self._writer.run)
+        return run_steps(self._steps(_IssuingCA(ca_name, signer), request, Provenance()), self._writer.run)
 
     def _steps_for(self, ca_name: str, request: CertificateRequest, provenance: Provenance) -> Steps[Issued]:
         ca = self._signers.get(ca_name)
-        return self._steps(ca.record.name, ca.signer, request, provenance, chain=ca.chain_with_self)
+        issuer = _IssuingCA(ca.record.name, ca.signer, ca.chain_with_self, ca.chain_pem)
+        return self._steps(issuer, request, provenance)
 
-    def _steps(
-        self,
-        ca_name: CAName,
-        signer: Signer,
-        request: CertificateRequest,
-        provenance: Provenance,
-        chain: tuple[x509.Certificate, ...],
-    ) -> Steps[Issued]:
+    def _steps(self, issuer: _IssuingCA, request: CertificateRequest, provenance: Provenance) -> Steps[Issued]:
         now = self._clock.now()
         for attempt in range(_SERIAL_ATTEMPTS):
-            prepared = prepare(request, signer, self._serials(), now)
-            record = _reservation(ca_name, prepared, provenance, now)
+            prepared = prepare(request, issuer.signer, self._serials(), now)
+            record = _reservation(issuer.name, prepared, provenance, now)
             try:
                 yield _Reserve(record)
                 break
@@ -101,9 +101,19 @@ class IssuanceCycle:
                     raise
         certificate = prepared.sign()
         der = to_der(certificate)
-        yield _Store(ca_name, record.serial, der)
+        yield _Store(issuer.name, record.serial, der)
         issued_record = replace(record, state=CertificateState.ISSUED, der=der)
-        return Issued(record=issued_record, certificate=certificate, chain=chain)
+        return Issued(record=issued_record, certificate=certificate, chain=issuer.chain, chain_pem=issuer.chain_pem)
+
+
+@dataclass(frozen=True)
+class _IssuingCA:
+    """Who signs, and the chain that goes with what it signs (empty when self-signing)."""
+
+    name: CAName
+    signer: Signer
+    chain: tuple[x509.Certificate, ...] = ()
+    chain_pem: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)

@@ -14,7 +14,7 @@ from chancery.domain.records import CertificateRecord, CertificateState
 from chancery.domain.serials import SerialNumber
 from chancery.errors import BadCSR, Conflict, Malformed, NotFound
 from chancery.keys.base import KeyPurpose, KeyStore, Pkcs12Request
-from chancery.pki.csr import load_csr, requested_sans
+from chancery.pki.csr import load_csr
 from chancery.pki.encoding import public_key_sha256
 from chancery.pki.issuer import CertificateRequest
 from chancery.pki.names import parse_name
@@ -76,9 +76,9 @@ class IssuanceService:
         csr = load_csr(request.csr)
         return CertificateRequest(
             subject=csr.subject,
-            public_key=csr.public_key(),
+            public_key=csr.public_key,
             profile=profile,
-            sans=requested_sans(csr),
+            sans=csr.sans,
             validity=_days(request.validity_days),
             path_length=request.path_length,
         )
@@ -139,11 +139,11 @@ class IssuanceService:
         require(principal, Permission.CERT_ISSUE, ca)
         old, certificate = self._renewable(ca, serial)
         parsed = load_csr(csr)
-        if public_key_sha256(parsed.public_key()) == old.public_key_sha256:
+        if public_key_sha256(parsed.public_key) == old.public_key_sha256:
             raise BadCSR("the CSR carries the same key as the certificate: renew it instead of re-keying")
         request = CertificateRequest(
             subject=certificate.subject,
-            public_key=parsed.public_key(),
+            public_key=parsed.public_key,
             profile=builtin_profile(old.profile),
             sans=_sans_of(certificate),
             validity=_days(validity_days),

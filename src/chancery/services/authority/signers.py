@@ -5,8 +5,10 @@ from __future__ import annotations
 import threading
 import time
 from dataclasses import dataclass
+from functools import cached_property
 
 from cryptography import x509
+from cryptography.hazmat.primitives.serialization import Encoding
 
 from chancery.domain.records import CertificateAuthorityRecord
 from chancery.errors import Conflict, NotFound
@@ -25,10 +27,15 @@ class ActiveCA:
     chain: tuple[x509.Certificate, ...]
     signer: Signer
 
-    @property
+    @cached_property
     def chain_with_self(self) -> tuple[x509.Certificate, ...]:
         """This CA's certificate and its parents: the chain of what it issues."""
         return (self.certificate, *self.chain)
+
+    @cached_property
+    def chain_pem(self) -> tuple[str, ...]:
+        """:attr:`chain_with_self` in PEM, computed once (every issuance response carries it)."""
+        return tuple(cert.public_bytes(Encoding.PEM).decode("ascii") for cert in self.chain_with_self)
 
 
 class SignerDirectory:
