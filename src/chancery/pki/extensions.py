@@ -21,10 +21,9 @@ class ExtensionInputs:
     profile: Profile
     subject_key: PublicKeyTypes
     subject_key_identifier: bytes
-    issuer_key_identifier: bytes
     sans: tuple[x509.GeneralName, ...]
     subject_is_empty: bool
-    distribution: tuple[tuple[x509.ExtensionType, bool], ...]
+    issuer_extensions: tuple[x509.Extension[x509.ExtensionType], ...]
     path_length: int | None
 
 
@@ -65,29 +64,40 @@ def issuer_key_identifier(issuer: x509.Certificate) -> bytes:
         return key_identifier(issuer.public_key())
 
 
-def build_extensions(inputs: ExtensionInputs) -> list[tuple[x509.ExtensionType, bool]]:
-    """The (extension, critical) pairs, in the order they appear in the certificate."""
+def build_extensions(inputs: ExtensionInputs) -> list[x509.Extension[x509.ExtensionType]]:
+    """The extensions, in the order they appear in the certificate.
+
+    Everything that does not depend on the subject is built once and reused
+    (extension objects are immutable); only SAN and SKI are new per certificate.
+    """
     profile = inputs.profile
-    extensions: list[tuple[x509.ExtensionType, bool]] = [
+    extensions: list[x509.Extension[x509.ExtensionType]] = [
         # RFC 5280 §4.2.1.9: MUST be critical in CA certificates; Chancery marks it critical everywhere.
-        (_basic_constraints(profile.is_ca, inputs.path_length if profile.is_ca else None), True),
+        _basic_constraints(profile.is_ca, inputs.path_length if profile.is_ca else None),
         # RFC 5280 §4.2.1.3: SHOULD be critical.
-        (key_usage(profile, inputs.subject_key), True),
+        _key_usage_extension(profile, isinstance(inputs.subject_key, rsa.RSAPublicKey)),
     ]
     if profile.extended_key_usage:
-        extensions.append((_extended_key_usage(profile.extended_key_usage), False))
+        extensions.append(_extended_key_usage(profile.extended_key_usage))
     if inputs.sans:
         # RFC 5280 §4.2.1.6: critical when the subject is empty.
-        extensions.append((x509.SubjectAlternativeName(list(inputs.sans)), inputs.subject_is_empty))
-    extensions.append((x509.SubjectKeyIdentifier(inputs.subject_key_identifier), False))
-    extensions.append((x509.AuthorityKeyIdentifier(inputs.issuer_key_identifier, None, None), False))
-    extensions.extend(inputs.distribution)
+        extensions.append(_extension(x509.SubjectAlternativeName(list(inputs.sans)), inputs.subject_is_empty))
+    extensions.append(_extension(x509.SubjectKeyIdentifier(inputs.subject_key_identifier), False))
+    extensions.extend(inputs.issuer_extensions)
     if profile.ocsp_no_check:
-        extensions.append((x509.OCSPNoCheck(), False))  # RFC 6960 §4.2.2.2.1
+        extensions.append(_OCSP_NO_CHECK)  # RFC 6960 §4.2.2.2.1
     return extensions
 
 
-def distribution_extensions(urls: DistributionUrls) -> tuple[tuple[x509.ExtensionType, bool], ...]:
+def issuer_extensions(key_identifier: bytes, urls: DistributionUrls | None) -> tuple[x509.Extension[x509.ExtensionType], ...]:
+    """What every certificate of one issuer carries: AKI (RFC 5280 §4.2.1.1), CRL DP and AIA."""
+    aki = _extension(x509.AuthorityKeyIdentifier(key_identifier, None, None), False)
+    if urls is None:
+        return (aki,)
+    return (aki, *distribution_extensions(urls))
+
+
+def distribution_extensions(urls: DistributionUrls) -> tuple[x509.Extension[x509.ExtensionType], ...]:
     """CRL distribution point (RFC 5280 §4.2.1.13) and AIA with OCSP and caIssuers (§4.2.2.1)."""
     crl = x509.DistributionPoint([x509.UniformResourceIdentifier(urls.crl)], None, None, None)
     aia = x509.AuthorityInformationAccess(
@@ -98,14 +108,26 @@ def distribution_extensions(urls: DistributionUrls) -> tuple[tuple[x509.Extensio
             ),
         ]
     )
-    return ((x509.CRLDistributionPoints([crl]), False), (aia, False))
+    return (_extension(x509.CRLDistributionPoints([crl]), False), _extension(aia, False))
+
+
+def _extension(value: x509.ExtensionType, critical: bool) -> x509.Extension[x509.ExtensionType]:
+    return x509.Extension(value.oid, critical, value)
 
 
 @lru_cache(maxsize=64)
-def _basic_constraints(ca: bool, path_length: int | None) -> x509.BasicConstraints:
-    return x509.BasicConstraints(ca=ca, path_length=path_length)
+def _basic_constraints(ca: bool, path_length: int | None) -> x509.Extension[x509.ExtensionType]:
+    return _extension(x509.BasicConstraints(ca=ca, path_length=path_length), True)
+
+
+@lru_cache(maxsize=256)
+def _key_usage_extension(profile: Profile, rsa_key: bool) -> x509.Extension[x509.ExtensionType]:
+    return _extension(_key_usage(profile, rsa_key), True)
 
 
 @lru_cache(maxsize=64)
-def _extended_key_usage(usages: tuple[x509.ObjectIdentifier, ...]) -> x509.ExtendedKeyUsage:
-    return x509.ExtendedKeyUsage(list(usages))
+def _extended_key_usage(usages: tuple[x509.ObjectIdentifier, ...]) -> x509.Extension[x509.ExtensionType]:
+    return _extension(x509.ExtendedKeyUsage(list(usages)), False)
+
+
+_OCSP_NO_CHECK = _extension(x509.OCSPNoCheck(), False)

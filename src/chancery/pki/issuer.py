@@ -25,7 +25,7 @@ from chancery.keys.base import KeyHandle
 from chancery.pki.extensions import (
     ExtensionInputs,
     build_extensions,
-    distribution_extensions,
+    issuer_extensions,
     issuer_key_identifier,
     key_identifier,
 )
@@ -63,11 +63,16 @@ class Signer:
         return key_identifier(self.key.public_key())
 
     @cached_property
-    def distribution_extensions(self) -> tuple[tuple[x509.ExtensionType, bool], ...]:
-        """CRL distribution point and AIA (none when self-signing)."""
-        if self.certificate is None or self.urls is None:
-            return ()
-        return distribution_extensions(self.urls)
+    def extensions(self) -> tuple[x509.Extension[x509.ExtensionType], ...]:
+        """AKI, CRL distribution point and AIA (only AKI when self-signing)."""
+        return issuer_extensions(self.key_identifier, self.urls if self.certificate is not None else None)
+
+    @cached_property
+    def validity_window(self) -> tuple[dt.datetime, dt.datetime] | None:
+        """The issuer's own notBefore and notAfter (``None`` when self-signing)."""
+        if self.certificate is None:
+            return None
+        return self.certificate.not_valid_before_utc, self.certificate.not_valid_after_utc
 
 
 @dataclass(frozen=True)
@@ -127,28 +132,27 @@ def prepare(request: CertificateRequest, signer: Signer, serial: SerialNumber, n
     path_length = _path_length(request, signer)
     not_before, not_after = _validity(request, signer, now)
     issuer_name = signer.certificate.subject if signer.certificate is not None else request.subject
-    builder = (
-        x509.CertificateBuilder()
-        .subject_name(request.subject)
-        .issuer_name(issuer_name)
-        .public_key(request.public_key)
-        .serial_number(serial.value)
-        .not_valid_before(not_before)
-        .not_valid_after(not_after)
-    )
     identifiers = key_identifiers(request.public_key)
     inputs = ExtensionInputs(
         profile=profile,
         subject_key=request.public_key,
         subject_key_identifier=identifiers.key_identifier,
-        issuer_key_identifier=signer.key_identifier,
         sans=request.sans,
         subject_is_empty=len(request.subject) == 0,
-        distribution=signer.distribution_extensions,
+        issuer_extensions=signer.extensions,
         path_length=path_length,
     )
-    for extension, critical in build_extensions(inputs):
-        builder = builder.add_extension(extension, critical)
+    # One builder from all fields: the fluent API would copy the builder (and re-check
+    # the extension list) once per call. Times are naive UTC, as pyca stores them.
+    builder = x509.CertificateBuilder(
+        issuer_name=issuer_name,
+        subject_name=request.subject,
+        public_key=request.public_key,  # type: ignore[arg-type]
+        serial_number=serial.value,
+        not_valid_before=not_before.replace(tzinfo=None),
+        not_valid_after=not_after.replace(tzinfo=None),
+        extensions=build_extensions(inputs),
+    )
     facts = CertificateFacts(
         serial=serial,
         subject=format_name(request.subject),
@@ -212,11 +216,11 @@ def _validity(request: CertificateRequest, signer: Signer, now: dt.datetime) -> 
     now = now.replace(microsecond=0)
     not_before = now - profile.backdate
     not_after = now + validity
-    issuer = signer.certificate
-    if issuer is not None:
+    window = signer.validity_window
+    if window is not None:
         # DESIGN.md invariant 7: validity never exceeds the issuer's notAfter.
-        not_before = max(not_before, issuer.not_valid_before_utc)
-        not_after = min(not_after, issuer.not_valid_after_utc)
+        not_before = max(not_before, window[0])
+        not_after = min(not_after, window[1])
         if not_after <= now:
             raise Conflict("the issuing CA's certificate has expired")
     return not_before, not_after
