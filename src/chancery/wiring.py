@@ -78,8 +78,12 @@ def initialise(app: Application, operator: Principal) -> NewToken | None:
 
     Returns the new token when none existed (it is shown once), else ``None``.
     """
-    app.settings.data_dir.mkdir(parents=True, exist_ok=True)
+    data_dir = app.settings.data_dir
+    data_dir.mkdir(parents=True, exist_ok=True)
+    data_dir.chmod(0o700)  # sealed keys and tokens' hashes live here: the operator's eyes only
     migrate.upgrade(app.database)
+    for database_file in data_dir.glob("chancery.db*"):
+        database_file.chmod(0o600)
     app.keys.initialise()
     if app.tokens.has_tokens():
         return None
