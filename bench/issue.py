@@ -25,7 +25,9 @@ CORE = "0"
 
 def pki_layer(seconds: float) -> dict[str, float]:
     code = f"import json, sys; sys.path.insert(0, {str(HERE)!r}); import pki_layer; print(json.dumps(pki_layer.run({seconds})))"
-    out = subprocess.run(["taskset", "-c", CORE, sys.executable, "-c", code], check=True, capture_output=True, text=True)
+    out = subprocess.run(
+        ["taskset", "-c", CORE, sys.executable, "-c", code], check=True, capture_output=True, text=True
+    )
     return json.loads(out.stdout)  # type: ignore[no-any-return]
 
 
@@ -48,8 +50,19 @@ def django_ca(seconds: float) -> dict[str, float]:
         csr = Path(work) / "request.csr"
         csr.write_text(rest_issue._csr_pem())  # noqa: SLF001 - same CSR shape as the REST run
         out = subprocess.run(
-            ["taskset", "-c", CORE, str(python), str(HERE / "peers" / "django_ca_issue.py"), work, str(seconds), str(csr)],
-            check=True, capture_output=True, text=True,
+            [
+                "taskset",
+                "-c",
+                CORE,
+                str(python),
+                str(HERE / "peers" / "django_ca_issue.py"),
+                work,
+                str(seconds),
+                str(csr),
+            ],
+            check=True,
+            capture_output=True,
+            text=True,
         )
     return json.loads(out.stdout.strip().splitlines()[-1])  # type: ignore[no-any-return]
 
@@ -66,13 +79,19 @@ def main() -> None:
     print("(a) pki layer alone, P-256 issuer, 8 extensions, one core")
     print(f"    raw pyca/cryptography (fluent builder)  {a['raw_cryptography_per_s']:8.0f} /s")
     print(f"    raw pyca/cryptography (one constructor) {a['raw_cryptography_constructor_per_s']:8.0f} /s")
-    print(f"    Chancery prepare + sign                 {a['chancery_pki_per_s']:8.0f} /s   "
-          f"{a['ratio']:.0%} of fluent, {a['ratio_constructor']:.0%} of constructor")
+    print(
+        f"    Chancery prepare + sign                 {a['chancery_pki_per_s']:8.0f} /s   "
+        f"{a['ratio']:.0%} of fluent, {a['ratio_constructor']:.0%} of constructor"
+    )
     print("(b) end-to-end issuance, durable (fsync before the answer), SQLite, server on one core")
-    print(f"    Chancery REST (wrk, {b['connections']} connections)     {b['rest_per_s']:8.0f} /s   "
-          f"{b['cpu_us_per_certificate']:.0f} CPU-us per certificate, core {b['cpu_busy']:.0%} busy")
-    print(f"    django-ca {peer['django_ca']} Python API (no HTTP)  {peer['per_s']:8.0f} /s   "
-          f"(SQLite journal={peer['journal_mode']}, synchronous={peer['synchronous']})")
+    print(
+        f"    Chancery REST (wrk, {b['connections']} connections)     {b['rest_per_s']:8.0f} /s   "
+        f"{b['cpu_us_per_certificate']:.0f} CPU-us per certificate, core {b['cpu_busy']:.0%} busy"
+    )
+    print(
+        f"    django-ca {peer['django_ca']} Python API (no HTTP)  {peer['per_s']:8.0f} /s   "
+        f"(SQLite journal={peer['journal_mode']}, synchronous={peer['synchronous']})"
+    )
     print(f"    Chancery / django-ca                    {b['rest_per_s'] / peer['per_s']:8.1f}x")
 
 

@@ -60,7 +60,9 @@ def _wait(url: str, timeout: float = 30) -> None:
 def _wrk(url: str, script: Path, connections: int, seconds: int) -> tuple[float, int, int]:
     out = subprocess.run(
         ["taskset", "-c", LOAD_CORE, "wrk", "-t1", f"-c{connections}", f"-d{seconds}s", "-s", str(script), url],
-        check=True, capture_output=True, text=True,
+        check=True,
+        capture_output=True,
+        text=True,
     ).stdout
     rate = float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1))  # type: ignore[union-attr]
     total = int(re.search(r"(\d+) requests in", out).group(1))  # type: ignore[union-attr]
@@ -78,8 +80,18 @@ def run(seconds: int = 15, connections: int = 32, port: int = 8761) -> dict[str,
     try:
         _chancery(env, "init", "--admin-token-out", str(work / "token"))
         _chancery(env, "ca", "create-root", "root", "--subject", "CN=Bench Root", "--key-type", "ec-p256")
-        _chancery(env, "ca", "create-intermediate", "issuing", "--parent", "root", "--subject", "CN=Bench Issuing",
-                  "--key-type", "ec-p256")
+        _chancery(
+            env,
+            "ca",
+            "create-intermediate",
+            "issuing",
+            "--parent",
+            "root",
+            "--subject",
+            "CN=Bench Issuing",
+            "--key-type",
+            "ec-p256",
+        )
         token = (work / "token").read_text().strip()
         body = json.dumps({"csr": _csr_pem(), "profile": "tls-server"})
         script = work / "post.lua"
@@ -90,7 +102,9 @@ def run(seconds: int = 15, connections: int = 32, port: int = 8761) -> dict[str,
         exe = str(Path(sys.executable).with_name("chancery"))
         server = subprocess.Popen(
             ["taskset", "-c", SERVER_CORE, exe, "serve", "--port", str(port), "--no-access-log"],
-            env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+            env=env,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
         )
         base = f"http://127.0.0.1:{port}"
         _wait(f"{base}/health")
@@ -104,14 +118,22 @@ def run(seconds: int = 15, connections: int = 32, port: int = 8761) -> dict[str,
             server.terminate()
             server.wait(30)
     with sqlite3.connect(work / "data" / "chancery.db") as db:
-        stored = db.execute("SELECT count(*) FROM certificates WHERE ca_name='issuing' AND state='issued'").fetchone()[0]
+        stored = db.execute("SELECT count(*) FROM certificates WHERE ca_name='issuing' AND state='issued'").fetchone()[
+            0
+        ]
     shutil.rmtree(work, ignore_errors=True)
     if errors:
         raise SystemExit(f"{errors} requests failed")
     if stored < total:
         raise SystemExit(f"only {stored} of {total} answered certificates are stored")
-    return {"rest_per_s": rate, "requests": total, "stored": stored, "connections": connections,
-            "cpu_us_per_certificate": cpu_used / total * 1e6, "cpu_busy": cpu_used / seconds}
+    return {
+        "rest_per_s": rate,
+        "requests": total,
+        "stored": stored,
+        "connections": connections,
+        "cpu_us_per_certificate": cpu_used / total * 1e6,
+        "cpu_busy": cpu_used / seconds,
+    }
 
 
 def _cpu_seconds(pid: int) -> float:
@@ -122,6 +144,8 @@ def _cpu_seconds(pid: int) -> float:
 
 if __name__ == "__main__":
     result = run(seconds=int(sys.argv[1]) if len(sys.argv) > 1 else 15)
-    print(f"REST issuance, durable (SQLite WAL, synchronous=FULL), 1 core: {result['rest_per_s']:.0f} certificates/s "
-          f"({result['requests']} answered, {result['stored']} stored, {result['connections']} connections); "
-          f"{result['cpu_us_per_certificate']:.0f} CPU-us per certificate, server core {result['cpu_busy']:.0%} busy")
+    print(
+        f"REST issuance, durable (SQLite WAL, synchronous=FULL), 1 core: {result['rest_per_s']:.0f} certificates/s "
+        f"({result['requests']} answered, {result['stored']} stored, {result['connections']} connections); "
+        f"{result['cpu_us_per_certificate']:.0f} CPU-us per certificate, server core {result['cpu_busy']:.0%} busy"
+    )

@@ -31,7 +31,9 @@ from chancery.store.tables import metadata
 # One hour before the session started: certificates are valid "now" for openssl too.
 BASE_TIME = dt.datetime.now(dt.timezone.utc).replace(microsecond=0) - dt.timedelta(hours=1)
 PASSPHRASE = b"correct horse battery staple"
-POSTGRES_ADMIN_URL = os.environ.get("CHANCERY_TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/postgres")
+POSTGRES_ADMIN_URL = os.environ.get(
+    "CHANCERY_TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
+)
 BACKENDS = [b for b in os.environ.get("CHANCERY_TEST_DATABASES", "sqlite,postgresql").split(",") if b]
 
 

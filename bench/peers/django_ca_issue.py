@@ -27,7 +27,10 @@ def configure(work: Path) -> None:
         DATABASES={"default": {"ENGINE": "django.db.backends.sqlite3", "NAME": str(work / "django-ca.sqlite3")}},
         STORAGES={
             "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
-            "django-ca": {"BACKEND": "django.core.files.storage.FileSystemStorage", "OPTIONS": {"location": str(work / "keys")}},
+            "django-ca": {
+                "BACKEND": "django.core.files.storage.FileSystemStorage",
+                "OPTIONS": {"location": str(work / "keys")},
+            },
         },
         CA_DEFAULT_HOSTNAME="127.0.0.1:8000",
         ROOT_URLCONF=__name__,  # django-ca reverses its OCSP/CRL/issuer URLs into certificates
@@ -48,7 +51,6 @@ def main() -> None:
     from cryptography.x509.oid import NameOID
     from django.core.management import call_command
     from django.db import connection
-
     from django_ca.key_backends import key_backends
     from django_ca.models import Certificate, CertificateAuthority
     from django_ca.profiles import profiles
@@ -61,9 +63,14 @@ def main() -> None:
         options = backend.get_create_private_key_options("EC", None, "secp256r1", {"password": None, "path": "ca"})
         parent_options = backend.get_use_private_key_options(parent, {}) if parent else None
         return CertificateAuthority.objects.init(
-            name=name, key_backend=backend, key_backend_options=options,
-            subject=x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, name)]), not_after=not_after,
-            key_type="EC", parent=parent, use_parent_private_key_options=parent_options,
+            name=name,
+            key_backend=backend,
+            key_backend_options=options,
+            subject=x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, name)]),
+            not_after=not_after,
+            key_type="EC",
+            parent=parent,
+            use_parent_private_key_options=parent_options,
         )
 
     root = create("Bench Root", None)
@@ -85,8 +92,17 @@ def main() -> None:
     while (elapsed := time.perf_counter() - start) < seconds:
         issue()
         count += 1
-    print(json.dumps({"per_s": count / elapsed, "issued": count, "journal_mode": journal, "synchronous": synchronous,
-                      "django_ca": __import__("django_ca").__version__}))
+    print(
+        json.dumps(
+            {
+                "per_s": count / elapsed,
+                "issued": count,
+                "journal_mode": journal,
+                "synchronous": synchronous,
+                "django_ca": __import__("django_ca").__version__,
+            }
+        )
+    )
 
 
 if __name__ == "__main__":

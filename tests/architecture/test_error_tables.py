@@ -1,9 +1,9 @@
 """Every edge translates every error kind (STYLE.md §8.4)."""
 
+import chancery.errors as errors_module
 from chancery.cli.errors import EXIT_CODES
 from chancery.errors import CAError, ErrorKind
 from chancery.protocols.rest.problems import STATUS_BY_KIND
-import chancery.errors as errors_module
 
 
 def test_rest_table_is_exhaustive() -> None:

@@ -15,7 +15,9 @@ ROOT = Path(__file__).parents[2]
 
 
 def test_import_linter_contracts_are_kept() -> None:
-    result = subprocess.run([str(Path(sys.executable).with_name("lint-imports"))], cwd=ROOT, capture_output=True, text=True)
+    result = subprocess.run(
+        [str(Path(sys.executable).with_name("lint-imports"))], cwd=ROOT, capture_output=True, text=True
+    )
     assert result.returncode == 0, result.stdout + result.stderr
     assert "0 broken" in result.stdout
 
@@ -46,8 +48,12 @@ def protocol_violations(modules: dict[str, str]) -> list[str]:
         own = parts[2]
         for name in sorted(imports_of(source, module)):
             target = name.split(".")
-            if len(target) >= 3 and target[:2] == ["chancery", "protocols"] and target[2] != own \
-                    and not target[2].startswith("_"):
+            if (
+                len(target) >= 3
+                and target[:2] == ["chancery", "protocols"]
+                and target[2] != own
+                and not target[2].startswith("_")
+            ):
                 problems.append(f"{module} imports {name}")
     return problems
 
@@ -66,8 +72,10 @@ def test_no_protocol_package_imports_another() -> None:
 
 
 def test_the_protocol_check_catches_a_violation() -> None:
-    fake = {"chancery.protocols.scep.server": "from chancery.protocols.acme import jws\n",
-            "chancery.protocols.est.app": "from .._common import wants\nfrom ..rest import problems\n"}
+    fake = {
+        "chancery.protocols.scep.server": "from chancery.protocols.acme import jws\n",
+        "chancery.protocols.est.app": "from .._common import wants\nfrom ..rest import problems\n",
+    }
     assert protocol_violations(fake) == [
         "chancery.protocols.scep.server imports chancery.protocols.acme",
         "chancery.protocols.scep.server imports chancery.protocols.acme.jws",

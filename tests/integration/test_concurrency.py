@@ -34,8 +34,9 @@ def test_concurrent_issuance(app: wiring.Application, admin: Principal, issuing:
     stored = {}
     cursor = None
     while True:
-        page = app.certificates.search(admin, CertificateFilter(ca_name=issuing.name, profile="tls-server"),
-                                       PageRequest(limit=500, cursor=cursor))
+        page = app.certificates.search(
+            admin, CertificateFilter(ca_name=issuing.name, profile="tls-server"), PageRequest(limit=500, cursor=cursor)
+        )
         stored.update({r.serial.value: r for r in page.items})
         cursor = page.next_cursor
         if cursor is None:

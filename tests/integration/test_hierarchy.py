@@ -22,8 +22,9 @@ pytestmark = pytest.mark.integration
 ADMIN = Principal("t", frozenset({Role.ADMINISTRATOR}))
 
 
-def test_root_and_issuing_ca(app: wiring.Application, root: CertificateAuthorityRecord,
-                             issuing: CertificateAuthorityRecord) -> None:
+def test_root_and_issuing_ca(
+    app: wiring.Application, root: CertificateAuthorityRecord, issuing: CertificateAuthorityRecord
+) -> None:
     assert root.status is CAStatus.ACTIVE and root.is_root
     root_cert = x509.load_der_x509_certificate(root.certificate)  # type: ignore[arg-type]
     issuing_cert = x509.load_der_x509_certificate(issuing.certificate)  # type: ignore[arg-type]
@@ -59,10 +60,12 @@ def test_any_depth_with_path_length_honoured(app: wiring.Application, admin: Pri
 def test_unconstrained_hierarchy_goes_deep(app: wiring.Application, admin: Principal) -> None:
     app.hierarchy.create_root(admin, NewCA("l0", "CN=L0", KeyType.ED25519))
     for depth in range(1, 5):
-        app.hierarchy.create_intermediate(admin, NewCA(f"l{depth}", f"CN=L{depth}", KeyType.ED25519, parent=f"l{depth - 1}"))
+        app.hierarchy.create_intermediate(
+            admin, NewCA(f"l{depth}", f"CN=L{depth}", KeyType.ED25519, parent=f"l{depth - 1}")
+        )
     chain = load_certificates(app.hierarchy.export(admin, "l4", ExportFormat.PEM, include_chain=True))
     assert len(chain) == 5
-    for child, parent in zip(chain, chain[1:]):
+    for child, parent in zip(chain, chain[1:], strict=False):
         assert_signed_by(child, parent)
 
 
@@ -76,8 +79,9 @@ def test_unconstrained_hierarchy_goes_deep(app: wiring.Application, admin: Princ
         pytest.param(NewCA("x", "CN=X", path_length=99), Malformed, id="fail/path-length"),
     ],
 )
-def test_bad_root_requests_change_nothing(app: wiring.Application, admin: Principal, root: CertificateAuthorityRecord,
-                                          new: NewCA, error: type[Exception]) -> None:
+def test_bad_root_requests_change_nothing(
+    app: wiring.Application, admin: Principal, root: CertificateAuthorityRecord, new: NewCA, error: type[Exception]
+) -> None:
     before = app.hierarchy.list(admin)
     with pytest.raises(error):
         app.hierarchy.create_root(admin, new)

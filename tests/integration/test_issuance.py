@@ -13,8 +13,18 @@ from chancery.domain.keytypes import KeyType
 from chancery.domain.principals import Principal, Role
 from chancery.domain.queries import CertificateFilter, PageRequest
 from chancery.domain.records import CertificateAuthorityRecord, CertificateRecord, CertificateState
-from chancery.errors import BadCSR, BadPublicKey, CAError, Conflict, Forbidden, Malformed, NotFound, PayloadTooLarge, RejectedIdentifier
 from chancery.domain.serials import SerialNumber
+from chancery.errors import (
+    BadCSR,
+    BadPublicKey,
+    CAError,
+    Conflict,
+    Forbidden,
+    Malformed,
+    NotFound,
+    PayloadTooLarge,
+    RejectedIdentifier,
+)
 from chancery.pki.csr import load_csr
 from chancery.pki.issuer import CertificateRequest
 from chancery.pki.profiles import builtin_profile
@@ -36,7 +46,9 @@ def all_records(app: wiring.Application, admin: Principal) -> tuple[CertificateR
 
 
 @pytest.mark.parametrize("key_type", list(KeyType), ids=[k.value for k in KeyType])
-def test_every_profile_lints_clean_for_every_ca_key_type(app: wiring.Application, admin: Principal, key_type: KeyType) -> None:
+def test_every_profile_lints_clean_for_every_ca_key_type(
+    app: wiring.Application, admin: Principal, key_type: KeyType
+) -> None:
     root = app.hierarchy.create_root(admin, NewCA("root", "CN=Root,O=Lint", key_type))
     issuing = app.hierarchy.create_intermediate(admin, NewCA("issuing", "CN=Issuing,O=Lint", key_type, parent="root"))
     assert_lints_clean(root.certificate)  # type: ignore[arg-type]
@@ -56,9 +68,13 @@ def test_every_profile_lints_clean_for_every_ca_key_type(app: wiring.Application
         assert stored.profile == profile
 
 
-@pytest.mark.parametrize("vector", ["ok_ec_p256.pem.csr", "ok_rsa_2048.der.csr", "ok_ed25519.der.csr",
-                                    "ok_new_certificate_request_header.pem.csr"])
-def test_issue_from_vector_csrs(app: wiring.Application, admin: Principal, issuing: CertificateAuthorityRecord, vector: str) -> None:
+@pytest.mark.parametrize(
+    "vector",
+    ["ok_ec_p256.pem.csr", "ok_rsa_2048.der.csr", "ok_ed25519.der.csr", "ok_new_certificate_request_header.pem.csr"],
+)
+def test_issue_from_vector_csrs(
+    app: wiring.Application, admin: Principal, issuing: CertificateAuthorityRecord, vector: str
+) -> None:
     issued = app.issuance.issue_from_csr(admin, IssueFromCsr("issuing", "tls-server", (VECTORS / vector).read_bytes()))
     assert issued.record.sans == ("DNS:vector.example.com",)
     assert issued.record.subject == "CN=vector.example.com"
@@ -68,23 +84,73 @@ def test_issue_from_vector_csrs(app: wiring.Application, admin: Principal, issui
 @pytest.mark.parametrize(
     ("request_factory", "error"),
     [
-        pytest.param(lambda: IssueFromCsr("issuing", "tls-server", b"-----BEGIN CERTIFICATE REQUEST-----\nnope\n-----END CERTIFICATE REQUEST-----"), Malformed, id="fail/malformed-pem"),
-        pytest.param(lambda: IssueFromCsr("issuing", "tls-server", (VECTORS / "random_bytes.der.csr").read_bytes()), Malformed, id="fail/der-garbage"),
-        pytest.param(lambda: IssueFromCsr("issuing", "tls-server", (VECTORS / "bad_signature.der.csr").read_bytes()), BadCSR, id="fail/bad-signature"),
-        pytest.param(lambda: IssueFromCsr("issuing", "tls-server", (VECTORS / "short_rsa_key.der.csr").read_bytes()), BadPublicKey, id="fail/rsa-1024"),
-        pytest.param(lambda: IssueFromCsr("issuing", "tls-server", (VECTORS / "secp256k1_key.der.csr").read_bytes()), BadPublicKey, id="fail/unsupported-curve"),
-        pytest.param(lambda: IssueFromCsr("issuing", "tls-server", make_csr(sans=tuple(f"DNS:h{i}.example.com" for i in range(10_000)))[1]), (BadCSR, PayloadTooLarge), id="fail/10000-sans"),
-        pytest.param(lambda: IssueFromCsr("issuing", "tls-server", b"x" * (5 * 1024 * 1024)), PayloadTooLarge, id="fail/5mb"),
-        pytest.param(lambda: IssueFromCsr("issuing", "no-such-profile", make_csr()[1]), NotFound, id="fail/unknown-profile"),
-        pytest.param(lambda: IssueFromCsr("issuing", "root-ca", make_csr()[1]), Malformed, id="fail/root-profile-not-issuable"),
+        pytest.param(
+            lambda: IssueFromCsr(
+                "issuing", "tls-server", b"-----BEGIN CERTIFICATE REQUEST-----\nnope\n-----END CERTIFICATE REQUEST-----"
+            ),
+            Malformed,
+            id="fail/malformed-pem",
+        ),
+        pytest.param(
+            lambda: IssueFromCsr("issuing", "tls-server", (VECTORS / "random_bytes.der.csr").read_bytes()),
+            Malformed,
+            id="fail/der-garbage",
+        ),
+        pytest.param(
+            lambda: IssueFromCsr("issuing", "tls-server", (VECTORS / "bad_signature.der.csr").read_bytes()),
+            BadCSR,
+            id="fail/bad-signature",
+        ),
+        pytest.param(
+            lambda: IssueFromCsr("issuing", "tls-server", (VECTORS / "short_rsa_key.der.csr").read_bytes()),
+            BadPublicKey,
+            id="fail/rsa-1024",
+        ),
+        pytest.param(
+            lambda: IssueFromCsr("issuing", "tls-server", (VECTORS / "secp256k1_key.der.csr").read_bytes()),
+            BadPublicKey,
+            id="fail/unsupported-curve",
+        ),
+        pytest.param(
+            lambda: IssueFromCsr(
+                "issuing", "tls-server", make_csr(sans=tuple(f"DNS:h{i}.example.com" for i in range(10_000)))[1]
+            ),
+            (BadCSR, PayloadTooLarge),
+            id="fail/10000-sans",
+        ),
+        pytest.param(
+            lambda: IssueFromCsr("issuing", "tls-server", b"x" * (5 * 1024 * 1024)), PayloadTooLarge, id="fail/5mb"
+        ),
+        pytest.param(
+            lambda: IssueFromCsr("issuing", "no-such-profile", make_csr()[1]), NotFound, id="fail/unknown-profile"
+        ),
+        pytest.param(
+            lambda: IssueFromCsr("issuing", "root-ca", make_csr()[1]), Malformed, id="fail/root-profile-not-issuable"
+        ),
         pytest.param(lambda: IssueFromCsr("nope", "tls-server", make_csr()[1]), NotFound, id="fail/unknown-ca"),
-        pytest.param(lambda: IssueFromCsr("issuing", "tls-server", make_csr(sans=())[1]), RejectedIdentifier, id="fail/tls-server-without-san"),
-        pytest.param(lambda: IssueFromCsr("issuing", "tls-server", make_csr(sans=("email:a@b.example",))[1]), RejectedIdentifier, id="fail/wrong-san-type"),
-        pytest.param(lambda: IssueFromCsr("issuing", "tls-server", make_csr()[1], validity_days=5000), Malformed, id="fail/validity-over-profile"),
+        pytest.param(
+            lambda: IssueFromCsr("issuing", "tls-server", make_csr(sans=())[1]),
+            RejectedIdentifier,
+            id="fail/tls-server-without-san",
+        ),
+        pytest.param(
+            lambda: IssueFromCsr("issuing", "tls-server", make_csr(sans=("email:a@b.example",))[1]),
+            RejectedIdentifier,
+            id="fail/wrong-san-type",
+        ),
+        pytest.param(
+            lambda: IssueFromCsr("issuing", "tls-server", make_csr()[1], validity_days=5000),
+            Malformed,
+            id="fail/validity-over-profile",
+        ),
     ],
 )
 def test_bad_requests_leave_the_database_unchanged(
-    app: wiring.Application, admin: Principal, issuing: CertificateAuthorityRecord, request_factory: object, error: type[CAError]
+    app: wiring.Application,
+    admin: Principal,
+    issuing: CertificateAuthorityRecord,
+    request_factory: object,
+    error: type[CAError],
 ) -> None:
     before = all_records(app, admin)
     with pytest.raises(error) as info:
@@ -95,29 +161,39 @@ def test_bad_requests_leave_the_database_unchanged(
 
 def test_requesters_cannot_issue(app: wiring.Application, issuing: CertificateAuthorityRecord) -> None:
     with pytest.raises(Forbidden):
-        app.issuance.issue_from_csr(Principal("r", frozenset({Role.AUDITOR})), IssueFromCsr("issuing", "tls-server", make_csr()[1]))
+        app.issuance.issue_from_csr(
+            Principal("r", frozenset({Role.AUDITOR})), IssueFromCsr("issuing", "tls-server", make_csr()[1])
+        )
 
 
-def test_validity_is_clamped_to_the_issuing_ca(app: wiring.Application, admin: Principal, root: CertificateAuthorityRecord) -> None:
+def test_validity_is_clamped_to_the_issuing_ca(
+    app: wiring.Application, admin: Principal, root: CertificateAuthorityRecord
+) -> None:
     short = app.hierarchy.create_intermediate(admin, NewCA("short", "CN=Short", parent="root", validity_days=10))
     issued = app.issuance.issue_from_csr(admin, IssueFromCsr("short", "tls-server", make_csr()[1], validity_days=300))
     assert issued.certificate.not_valid_after_utc == short.not_after
 
 
-def test_renew_keeps_key_and_names(app: wiring.Application, admin: Principal, issuing: CertificateAuthorityRecord, clock: object) -> None:
+def test_renew_keeps_key_and_names(
+    app: wiring.Application, admin: Principal, issuing: CertificateAuthorityRecord, clock: object
+) -> None:
     _, csr = make_csr(sans=("DNS:www.example.com", "DNS:example.com"))
     first = app.issuance.issue_from_csr(admin, IssueFromCsr("issuing", "tls-server", csr, validity_days=30))
     clock.advance(dt.timedelta(days=20))  # type: ignore[attr-defined]
     renewed = app.issuance.renew(admin, "issuing", first.record.serial, validity_days=90)
     assert renewed.certificate.public_key() == first.certificate.public_key()
     assert renewed.certificate.subject == first.certificate.subject
-    assert extension(renewed.certificate, x509.SubjectAlternativeName) == extension(first.certificate, x509.SubjectAlternativeName)
+    assert extension(renewed.certificate, x509.SubjectAlternativeName) == extension(
+        first.certificate, x509.SubjectAlternativeName
+    )
     assert renewed.record.renewal_of == first.record.serial
     assert renewed.certificate.serial_number != first.certificate.serial_number
     assert renewed.certificate.not_valid_after_utc > first.certificate.not_valid_after_utc
 
 
-def test_rekey_takes_a_new_key_and_keeps_names(app: wiring.Application, admin: Principal, issuing: CertificateAuthorityRecord) -> None:
+def test_rekey_takes_a_new_key_and_keeps_names(
+    app: wiring.Application, admin: Principal, issuing: CertificateAuthorityRecord
+) -> None:
     key, csr = make_csr(cn="svc", sans=("DNS:svc.example.com",))
     first = app.issuance.issue_from_csr(admin, IssueFromCsr("issuing", "tls-server", csr))
     with pytest.raises(BadCSR, match="same key"):
@@ -129,10 +205,20 @@ def test_rekey_takes_a_new_key_and_keeps_names(app: wiring.Application, admin: P
     assert rekeyed.record.subject == "CN=svc"
 
 
-def test_server_side_key_generation_returns_a_pkcs12(app: wiring.Application, admin: Principal, issuing: CertificateAuthorityRecord) -> None:
-    result = app.issuance.issue_with_new_key(admin, IssueWithNewKey(
-        ca="issuing", profile="tls-client", subject="CN=alice,O=Example", key_type=KeyType.RSA_2048,
-        password="long enough password", sans=("email:alice@example.com",)))
+def test_server_side_key_generation_returns_a_pkcs12(
+    app: wiring.Application, admin: Principal, issuing: CertificateAuthorityRecord
+) -> None:
+    result = app.issuance.issue_with_new_key(
+        admin,
+        IssueWithNewKey(
+            ca="issuing",
+            profile="tls-client",
+            subject="CN=alice,O=Example",
+            key_type=KeyType.RSA_2048,
+            password="long enough password",
+            sans=("email:alice@example.com",),
+        ),
+    )
     loaded = pkcs12.load_pkcs12(result.pkcs12, b"long enough password")
     assert loaded.cert is not None and loaded.cert.certificate == result.issued.certificate
     assert loaded.key is not None and loaded.key.public_key() == result.issued.certificate.public_key()
@@ -140,14 +226,22 @@ def test_server_side_key_generation_returns_a_pkcs12(app: wiring.Application, ad
     assert_lints_clean(result.issued.certificate)
     assert result.issued.record.key_id is not None
     with pytest.raises(Malformed, match="at least 8"):
-        app.issuance.issue_with_new_key(admin, IssueWithNewKey("issuing", "tls-client", "CN=bob", KeyType.EC_P256, "short"))
+        app.issuance.issue_with_new_key(
+            admin, IssueWithNewKey("issuing", "tls-client", "CN=bob", KeyType.EC_P256, "short")
+        )
     with pytest.raises(Malformed, match="CA keys"):
-        app.issuance.issue_with_new_key(admin, IssueWithNewKey("issuing", "sub-ca", "CN=bob", KeyType.EC_P256, "long enough password"))
+        app.issuance.issue_with_new_key(
+            admin, IssueWithNewKey("issuing", "sub-ca", "CN=bob", KeyType.EC_P256, "long enough password")
+        )
 
 
-def test_key_generation_for_a_refused_request_keeps_no_key(app: wiring.Application, admin: Principal, issuing: CertificateAuthorityRecord) -> None:
+def test_key_generation_for_a_refused_request_keeps_no_key(
+    app: wiring.Application, admin: Principal, issuing: CertificateAuthorityRecord
+) -> None:
     with pytest.raises(RejectedIdentifier):
-        app.issuance.issue_with_new_key(admin, IssueWithNewKey("issuing", "tls-server", "CN=x", KeyType.EC_P256, "long enough password"))
+        app.issuance.issue_with_new_key(
+            admin, IssueWithNewKey("issuing", "tls-server", "CN=x", KeyType.EC_P256, "long enough password")
+        )
     with app.database.read() as uow:
         count = uow.connection.execute(
             select(func.count()).select_from(sealed_keys).where(sealed_keys.c.purpose == "end-entity")
@@ -155,7 +249,9 @@ def test_key_generation_for_a_refused_request_keeps_no_key(app: wiring.Applicati
     assert count == 0
 
 
-def test_serial_collisions_draw_again(app: wiring.Application, admin: Principal, issuing: CertificateAuthorityRecord) -> None:
+def test_serial_collisions_draw_again(
+    app: wiring.Application, admin: Principal, issuing: CertificateAuthorityRecord
+) -> None:
     """A serial collision (astronomically rare) draws a new serial instead of failing."""
     first = app.issuance.issue_from_csr(admin, IssueFromCsr("issuing", "tls-server", make_csr()[1]))
     signers = SignerDirectory(app.database, app.keys)

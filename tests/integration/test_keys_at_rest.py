@@ -1,5 +1,6 @@
 """DESIGN.md invariant 3: no private key in the clear in the data directory."""
 
+import contextlib
 import subprocess
 from pathlib import Path
 
@@ -21,30 +22,38 @@ pytestmark = pytest.mark.integration
 def private_forms(key: object) -> list[bytes]:
     """Every way a leaked key could be spelled: PEM/DER in PKCS#8 and traditional form, raw scalar."""
     forms = []
-    for encoding, fmt in [(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8),
-                          (serialization.Encoding.DER, serialization.PrivateFormat.PKCS8),
-                          (serialization.Encoding.PEM, serialization.PrivateFormat.TraditionalOpenSSL),
-                          (serialization.Encoding.DER, serialization.PrivateFormat.TraditionalOpenSSL)]:
-        try:
+    for encoding, fmt in [
+        (serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8),
+        (serialization.Encoding.DER, serialization.PrivateFormat.PKCS8),
+        (serialization.Encoding.PEM, serialization.PrivateFormat.TraditionalOpenSSL),
+        (serialization.Encoding.DER, serialization.PrivateFormat.TraditionalOpenSSL),
+    ]:
+        with contextlib.suppress(ValueError):  # Ed25519 has no traditional form
             forms.append(key.private_bytes(encoding, fmt, serialization.NoEncryption()))  # type: ignore[attr-defined]
-        except ValueError:
-            pass  # Ed25519 has no traditional form
     if hasattr(key, "private_numbers"):
         numbers = key.private_numbers()
-        secret = getattr(numbers, "private_value", None) or getattr(numbers, "d")
+        secret = getattr(numbers, "private_value", None) or numbers.d
         forms.append(secret.to_bytes((secret.bit_length() + 7) // 8, "big"))
     else:
-        forms.append(key.private_bytes(serialization.Encoding.Raw, serialization.PrivateFormat.Raw,  # type: ignore[attr-defined]
-                                       serialization.NoEncryption()))
+        forms.append(
+            key.private_bytes(
+                serialization.Encoding.Raw,
+                serialization.PrivateFormat.Raw,  # type: ignore[attr-defined]
+                serialization.NoEncryption(),
+            )
+        )
     return forms
 
 
 @pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
-def test_no_private_key_in_the_data_directory(app: wiring.Application, admin: Principal, settings: Settings,
-                                              issuing: CertificateAuthorityRecord) -> None:
+def test_no_private_key_in_the_data_directory(
+    app: wiring.Application, admin: Principal, settings: Settings, issuing: CertificateAuthorityRecord
+) -> None:
     app.hierarchy.create_root(admin, NewCA("rsa-root", "CN=RSA Root", KeyType.RSA_2048))
     app.hierarchy.create_root(admin, NewCA("ed-root", "CN=Ed Root", KeyType.ED25519))
-    generated = app.issuance.issue_with_new_key(admin, IssueWithNewKey("issuing", "tls-client", "CN=ee", KeyType.EC_P256, "p12 password"))
+    generated = app.issuance.issue_with_new_key(
+        admin, IssueWithNewKey("issuing", "tls-client", "CN=ee", KeyType.EC_P256, "p12 password")
+    )
     app.close()  # flush SQLite's WAL into the files we search
     data_dir = Path(settings.data_dir)
     files = [p for p in data_dir.rglob("*") if p.is_file()]
@@ -65,7 +74,9 @@ def test_no_private_key_in_the_data_directory(app: wiring.Application, admin: Pr
         reopened.close()
 
 
-def test_wrong_passphrase_is_refused_clearly(settings: Settings, app: wiring.Application, root: CertificateAuthorityRecord) -> None:
+def test_wrong_passphrase_is_refused_clearly(
+    settings: Settings, app: wiring.Application, root: CertificateAuthorityRecord
+) -> None:
     wrong = wiring.build(settings, b"not the passphrase")
     try:
         with pytest.raises(WrongPassphrase, match="wrong key store passphrase"):

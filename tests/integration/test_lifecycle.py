@@ -31,23 +31,30 @@ def issue(app: wiring.Application, admin: Principal, cn: str = "www.example.com"
     return app.issuance.issue_from_csr(admin, IssueFromCsr("issuing", "tls-server", csr, validity_days=days))
 
 
-def test_revoke_then_revoke_again(app: wiring.Application, admin: Principal, issuing: CertificateAuthorityRecord,
-                                  clock: FixedClock) -> None:
+def test_revoke_then_revoke_again(
+    app: wiring.Application, admin: Principal, issuing: CertificateAuthorityRecord, clock: FixedClock
+) -> None:
     serial = issue(app, admin).record.serial
     compromised_at = clock.now() - dt.timedelta(days=2)
-    record = app.certificates.revoke(admin, RevokeRequest("issuing", serial, RevocationReason.keyCompromise, compromised_at))
+    record = app.certificates.revoke(
+        admin, RevokeRequest("issuing", serial, RevocationReason.keyCompromise, compromised_at)
+    )
     assert record.status(clock.now()) is CertificateStatus.REVOKED
     stored = app.certificates.get(admin, "issuing", serial)
     assert stored.revocation is not None
     assert (stored.revocation.reason, stored.revocation.revoked_at, stored.revocation.invalidity_date) == (
-        RevocationReason.keyCompromise, clock.now(), compromised_at)
+        RevocationReason.keyCompromise,
+        clock.now(),
+        compromised_at,
+    )
     with pytest.raises(AlreadyRevoked):
         app.certificates.revoke(admin, RevokeRequest("issuing", serial, RevocationReason.superseded))
     assert app.certificates.get(admin, "issuing", serial).revocation.reason is RevocationReason.keyCompromise  # type: ignore[union-attr]
 
 
-def test_hold_release_and_hold_to_final(app: wiring.Application, admin: Principal, issuing: CertificateAuthorityRecord,
-                                        clock: FixedClock) -> None:
+def test_hold_release_and_hold_to_final(
+    app: wiring.Application, admin: Principal, issuing: CertificateAuthorityRecord, clock: FixedClock
+) -> None:
     serial = issue(app, admin).record.serial
     held = app.certificates.revoke(admin, RevokeRequest("issuing", serial, RevocationReason.certificateHold))
     assert held.status(clock.now()) is CertificateStatus.ON_HOLD
@@ -70,26 +77,42 @@ def test_hold_release_and_hold_to_final(app: wiring.Application, admin: Principa
     [
         pytest.param(lambda s: RevokeRequest("issuing", SerialNumber(12345)), NotFound, id="fail/unknown-serial"),
         pytest.param(lambda s: RevokeRequest("nope", s), NotFound, id="fail/unknown-ca"),
-        pytest.param(lambda s: RevokeRequest("issuing", s, RevocationReason.removeFromCRL), BadRevocationReason, id="fail/remove-from-crl"),
-        pytest.param(lambda s: RevokeRequest("issuing", s, invalidity_date=dt.datetime(2100, 1, 1, tzinfo=dt.timezone.utc)), Malformed, id="fail/future-invalidity"),
+        pytest.param(
+            lambda s: RevokeRequest("issuing", s, RevocationReason.removeFromCRL),
+            BadRevocationReason,
+            id="fail/remove-from-crl",
+        ),
+        pytest.param(
+            lambda s: RevokeRequest("issuing", s, invalidity_date=dt.datetime(2100, 1, 1, tzinfo=dt.timezone.utc)),
+            Malformed,
+            id="fail/future-invalidity",
+        ),
     ],
 )
-def test_bad_revocations_change_nothing(app: wiring.Application, admin: Principal, issuing: CertificateAuthorityRecord,
-                                        request_factory: object, error: type[Exception]) -> None:
+def test_bad_revocations_change_nothing(
+    app: wiring.Application,
+    admin: Principal,
+    issuing: CertificateAuthorityRecord,
+    request_factory: object,
+    error: type[Exception],
+) -> None:
     serial = issue(app, admin).record.serial
     with pytest.raises(error):
         app.certificates.revoke(admin, request_factory(serial))  # type: ignore[operator]
     assert app.certificates.get(admin, "issuing", serial).revocation is None
 
 
-def test_revocation_needs_the_permission(app: wiring.Application, admin: Principal, issuing: CertificateAuthorityRecord) -> None:
+def test_revocation_needs_the_permission(
+    app: wiring.Application, admin: Principal, issuing: CertificateAuthorityRecord
+) -> None:
     serial = issue(app, admin).record.serial
     with pytest.raises(Forbidden):
         app.certificates.revoke(Principal("aud", frozenset({Role.AUDITOR})), RevokeRequest("issuing", serial))
 
 
-def test_search_by_status_subject_san_and_expiry(app: wiring.Application, admin: Principal,
-                                                 issuing: CertificateAuthorityRecord, clock: FixedClock) -> None:
+def test_search_by_status_subject_san_and_expiry(
+    app: wiring.Application, admin: Principal, issuing: CertificateAuthorityRecord, clock: FixedClock
+) -> None:
     soon = issue(app, admin, "soon.example.com", days=10)
     later = issue(app, admin, "later.example.org", days=200)
     revoked = issue(app, admin, "gone.example.com", days=200)
@@ -112,7 +135,9 @@ def test_search_by_status_subject_san_and_expiry(app: wiring.Application, admin:
         app.certificates.search(admin, CertificateFilter(ca_name=CAName("nope")), PageRequest())
 
 
-def test_cursor_pagination_walks_everything_once(app: wiring.Application, admin: Principal, issuing: CertificateAuthorityRecord) -> None:
+def test_cursor_pagination_walks_everything_once(
+    app: wiring.Application, admin: Principal, issuing: CertificateAuthorityRecord
+) -> None:
     issued = {issue(app, admin, f"h{i}.example.com").record.serial for i in range(7)}
     seen: list[SerialNumber] = []
     cursor = None
@@ -143,12 +168,18 @@ def test_exports(app: wiring.Application, admin: Principal, issuing: Certificate
         export(ExportFormat.DER, include_chain=True)
 
 
-def test_pkcs12_export_of_a_generated_key(app: wiring.Application, admin: Principal, issuing: CertificateAuthorityRecord) -> None:
-    result = app.issuance.issue_with_new_key(admin, IssueWithNewKey("issuing", "tls-client", "CN=bob", KeyType.EC_P384, "first password"))
+def test_pkcs12_export_of_a_generated_key(
+    app: wiring.Application, admin: Principal, issuing: CertificateAuthorityRecord
+) -> None:
+    result = app.issuance.issue_with_new_key(
+        admin, IssueWithNewKey("issuing", "tls-client", "CN=bob", KeyType.EC_P384, "first password")
+    )
     request = ExportRequest("issuing", result.issued.record.serial, ExportFormat.P12, password="second password")
     loaded = pkcs12.load_pkcs12(app.certificates.export(admin, request), b"second password")
     assert loaded.key is not None and loaded.key.public_key() == result.issued.certificate.public_key()
     with pytest.raises(Malformed, match="password"):
-        app.certificates.export(admin, ExportRequest("issuing", result.issued.record.serial, ExportFormat.P12, password="short"))
+        app.certificates.export(
+            admin, ExportRequest("issuing", result.issued.record.serial, ExportFormat.P12, password="short")
+        )
     with pytest.raises(Forbidden):
         app.certificates.export(Principal("aud", frozenset({Role.AUDITOR})), request)

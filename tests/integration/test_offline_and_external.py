@@ -49,7 +49,9 @@ def test_offline_root_ceremony(app: wiring.Application, offline: wiring.Applicat
     assert app.hierarchy.pending_csr(admin, "issuing") == pending.csr_pem
 
     # carried on a USB stick: CSR over, certificate back
-    signed = offline.issuance.issue_from_csr(admin, IssueFromCsr(ca="root", profile="sub-ca", csr=pending.csr_pem.encode()))
+    signed = offline.issuance.issue_from_csr(
+        admin, IssueFromCsr(ca="root", profile="sub-ca", csr=pending.csr_pem.encode())
+    )
     record = app.hierarchy.import_certificate(admin, "issuing", to_pem([signed.certificate]), chain=root_pem)
     assert record.status is CAStatus.ACTIVE
     assert record.path_length == 0
@@ -62,17 +64,25 @@ def test_offline_root_ceremony(app: wiring.Application, offline: wiring.Applicat
     assert offline.certificates.get(admin, "root", signed.record.serial).profile == "sub-ca"
 
 
-def test_import_refuses_what_does_not_fit(app: wiring.Application, offline: wiring.Application, admin: Principal) -> None:
+def test_import_refuses_what_does_not_fit(
+    app: wiring.Application, offline: wiring.Application, admin: Principal
+) -> None:
     offline.hierarchy.create_root(admin, NewCA("root", "CN=Offline Root", KeyType.EC_P256))
     root_pem = offline.hierarchy.export(admin, "root", ExportFormat.PEM)
     pending = app.hierarchy.create_pending(admin, NewCA("issuing", "CN=Issuing"))
-    other = offline.issuance.issue_from_csr(admin, IssueFromCsr(ca="root", profile="sub-ca", csr=make_csr(cn="Other", sans=())[1]))
+    other = offline.issuance.issue_from_csr(
+        admin, IssueFromCsr(ca="root", profile="sub-ca", csr=make_csr(cn="Other", sans=())[1])
+    )
     with pytest.raises(Malformed, match="not for the key"):
         app.hierarchy.import_certificate(admin, "issuing", to_pem([other.certificate]), chain=root_pem)
-    leafish = offline.issuance.issue_from_csr(admin, IssueFromCsr(ca="root", profile="tls-client", csr=pending.csr_pem.encode()))
+    leafish = offline.issuance.issue_from_csr(
+        admin, IssueFromCsr(ca="root", profile="tls-client", csr=pending.csr_pem.encode())
+    )
     with pytest.raises(Malformed, match="not a CA certificate"):
         app.hierarchy.import_certificate(admin, "issuing", to_pem([leafish.certificate]), chain=root_pem)
-    good = offline.issuance.issue_from_csr(admin, IssueFromCsr(ca="root", profile="sub-ca", csr=pending.csr_pem.encode()))
+    good = offline.issuance.issue_from_csr(
+        admin, IssueFromCsr(ca="root", profile="sub-ca", csr=pending.csr_pem.encode())
+    )
     with pytest.raises(Malformed, match="self-signed root"):
         app.hierarchy.import_certificate(admin, "issuing", to_pem([good.certificate]))
     with pytest.raises(Malformed):
@@ -86,11 +96,20 @@ def test_import_refuses_what_does_not_fit(app: wiring.Application, offline: wiri
 def _third_party_root() -> tuple[ec.EllipticCurvePrivateKey, x509.Certificate]:
     """A root made outside Chancery, the way a partner's PKI would."""
     key = ec.generate_private_key(ec.SECP256R1())
-    name = x509.Name([x509.NameAttribute(NameOID.ORGANIZATION_NAME, "Partner"), x509.NameAttribute(NameOID.COMMON_NAME, "Partner Root")])
+    name = x509.Name(
+        [
+            x509.NameAttribute(NameOID.ORGANIZATION_NAME, "Partner"),
+            x509.NameAttribute(NameOID.COMMON_NAME, "Partner Root"),
+        ]
+    )
     cert = (
-        x509.CertificateBuilder().subject_name(name).issuer_name(name).public_key(key.public_key())
+        x509.CertificateBuilder()
+        .subject_name(name)
+        .issuer_name(name)
+        .public_key(key.public_key())
         .serial_number(x509.random_serial_number())
-        .not_valid_before(BASE_TIME - dt.timedelta(days=1)).not_valid_after(BASE_TIME + dt.timedelta(days=3650))
+        .not_valid_before(BASE_TIME - dt.timedelta(days=1))
+        .not_valid_after(BASE_TIME + dt.timedelta(days=3650))
         .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
         .add_extension(x509.KeyUsage(True, False, False, False, False, True, True, False, False), critical=True)
         .add_extension(x509.SubjectKeyIdentifier.from_public_key(key.public_key()), critical=False)
@@ -108,9 +127,13 @@ def test_ca_under_a_third_party_root_via_trust_anchor(app: wiring.Application, a
     pending = app.hierarchy.create_pending(admin, NewCA("partner-issuing", "CN=Our CA under Partner"))
     csr = x509.load_pem_x509_csr(pending.csr_pem.encode())
     cert = (
-        x509.CertificateBuilder().subject_name(csr.subject).issuer_name(partner_root.subject).public_key(csr.public_key())
+        x509.CertificateBuilder()
+        .subject_name(csr.subject)
+        .issuer_name(partner_root.subject)
+        .public_key(csr.public_key())
         .serial_number(x509.random_serial_number())
-        .not_valid_before(BASE_TIME - dt.timedelta(hours=1)).not_valid_after(BASE_TIME + dt.timedelta(days=365))
+        .not_valid_before(BASE_TIME - dt.timedelta(hours=1))
+        .not_valid_after(BASE_TIME + dt.timedelta(days=365))
         .add_extension(x509.BasicConstraints(ca=True, path_length=0), critical=True)
         .add_extension(x509.KeyUsage(True, False, False, False, False, True, True, False, False), critical=True)
         .add_extension(x509.SubjectKeyIdentifier.from_public_key(csr.public_key()), critical=False)
@@ -119,7 +142,9 @@ def test_ca_under_a_third_party_root_via_trust_anchor(app: wiring.Application, a
     )
     record = app.hierarchy.import_certificate(admin, "partner-issuing", to_pem([cert]))  # root found among anchors
     assert record.chain == (to_der(partner_root),)
-    leaf = app.issuance.issue_from_csr(admin, IssueFromCsr(ca="partner-issuing", profile="tls-client", csr=make_csr()[1]))
+    leaf = app.issuance.issue_from_csr(
+        admin, IssueFromCsr(ca="partner-issuing", profile="tls-client", csr=make_csr()[1])
+    )
     assert_signed_by(leaf.certificate, cert)
     assert leaf.chain == (cert, partner_root)
     with pytest.raises(Malformed, match="self-signed CA"):

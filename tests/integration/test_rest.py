@@ -57,7 +57,9 @@ def test_issue_show_download_revoke(client: TestClient, auth: dict[str, str]) ->
     leaf = x509.load_pem_x509_certificate(body["certificate"].encode())
     assert format(leaf.serial_number, "x") == serial
     assert [x509.load_pem_x509_certificate(p.encode()).subject.rfc4514_string() for p in body["chain"]] == [
-        "CN=Test Issuing CA,O=Chancery Tests", "CN=Test Root CA,O=Chancery Tests"]
+        "CN=Test Issuing CA,O=Chancery Tests",
+        "CN=Test Root CA,O=Chancery Tests",
+    ]
 
     url = f"/api/v1/cas/issuing/certificates/{serial}"
     assert client.get(url, headers=auth).json()["status"] == "valid"
@@ -96,24 +98,38 @@ def test_der_csr_as_base64_and_renew_rekey_hold(client: TestClient, auth: dict[s
 
 
 def test_generate_returns_pkcs12(client: TestClient, auth: dict[str, str]) -> None:
-    response = client.post("/api/v1/cas/issuing/certificates/generate", headers=auth, json={
-        "subject": "CN=device-1", "sans": ["DNS:device-1.example.com"], "profile": "tls-client",
-        "key_type": "ec-p256", "password": "device password"})
+    response = client.post(
+        "/api/v1/cas/issuing/certificates/generate",
+        headers=auth,
+        json={
+            "subject": "CN=device-1",
+            "sans": ["DNS:device-1.example.com"],
+            "profile": "tls-client",
+            "key_type": "ec-p256",
+            "password": "device password",
+        },
+    )
     assert response.status_code == 201, response.text
     loaded = pkcs12.load_pkcs12(base64.b64decode(response.json()["pkcs12"]), b"device password")
     assert loaded.cert is not None and loaded.cert.certificate == x509.load_pem_x509_certificate(
-        response.json()["certificate"].encode())
+        response.json()["certificate"].encode()
+    )
 
 
 def test_cas_and_chain(client: TestClient, auth: dict[str, str]) -> None:
     names = [c["name"] for c in client.get("/api/v1/cas", headers=auth).json()["items"]]
     assert names == ["root", "issuing"]
-    created = client.post("/api/v1/cas", headers=auth, json={"name": "team-a", "parent": "issuing", "subject": "CN=Team A CA"})
+    created = client.post(
+        "/api/v1/cas", headers=auth, json={"name": "team-a", "parent": "issuing", "subject": "CN=Team A CA"}
+    )
     assert created.status_code == 201, created.text
     assert created.json()["crl_url"].endswith("/crl/team-a.crl")
     chain = client.get("/api/v1/cas/team-a/chain", headers=auth)
     assert len(load_certificates(chain.content)) == 3
-    assert client.get("/api/v1/cas/team-a/chain?format=der", headers=auth).headers["content-type"] == "application/pkix-cert"
+    assert (
+        client.get("/api/v1/cas/team-a/chain?format=der", headers=auth).headers["content-type"]
+        == "application/pkix-cert"
+    )
     aia = client.get("/ca/issuing.crt")  # public, no token
     assert aia.status_code == 200 and aia.headers["content-type"] == "application/pkix-cert"
     x509.load_der_x509_certificate(aia.content)
@@ -125,25 +141,53 @@ def test_list_with_filters_and_cursor(client: TestClient, auth: dict[str, str]) 
         issue(client, auth, csr=make_csr(cn=f"h{i}.example.com", sans=(f"DNS:h{i}.example.com",))[1])
     first = client.get("/api/v1/cas/issuing/certificates?limit=2&san=example.com", headers=auth).json()
     assert len(first["items"]) == 2 and first["next_cursor"]
-    rest = client.get(f"/api/v1/cas/issuing/certificates?limit=10&san=example.com&cursor={first['next_cursor']}", headers=auth).json()
+    rest = client.get(
+        f"/api/v1/cas/issuing/certificates?limit=10&san=example.com&cursor={first['next_cursor']}", headers=auth
+    ).json()
     assert len(rest["items"]) == 3 and rest["next_cursor"] is None
-    expiring = client.get("/api/v1/cas/issuing/certificates?expiring_within_days=3000&status=valid", headers=auth).json()
+    expiring = client.get(
+        "/api/v1/cas/issuing/certificates?expiring_within_days=3000&status=valid", headers=auth
+    ).json()
     assert len(expiring["items"]) == 5
 
 
 @pytest.mark.parametrize(
     ("body", "status", "kind"),
     [
-        pytest.param({"csr": "-----BEGIN CERTIFICATE REQUEST-----\nzzz\n-----END CERTIFICATE REQUEST-----"}, 400, "malformed", id="fail/malformed-pem"),
-        pytest.param({"csr": base64.b64encode(b"\x30\x03\x02\x01\x01garbage").decode()}, 400, "malformed", id="fail/der-garbage"),
+        pytest.param(
+            {"csr": "-----BEGIN CERTIFICATE REQUEST-----\nzzz\n-----END CERTIFICATE REQUEST-----"},
+            400,
+            "malformed",
+            id="fail/malformed-pem",
+        ),
+        pytest.param(
+            {"csr": base64.b64encode(b"\x30\x03\x02\x01\x01garbage").decode()}, 400, "malformed", id="fail/der-garbage"
+        ),
         pytest.param({"csr": "%%% not base64 %%%"}, 400, "malformed", id="fail/not-base64"),
-        pytest.param({"csr": base64.b64encode((VECTORS / "bad_signature.der.csr").read_bytes()).decode()}, 400, "bad-csr", id="fail/bad-signature"),
-        pytest.param({"csr": base64.b64encode((VECTORS / "short_rsa_key.der.csr").read_bytes()).decode()}, 400, "bad-public-key", id="fail/rsa-1024"),
-        pytest.param({"csr": base64.b64encode((VECTORS / "secp256k1_key.der.csr").read_bytes()).decode()}, 400, "bad-public-key", id="fail/bad-curve"),
+        pytest.param(
+            {"csr": base64.b64encode((VECTORS / "bad_signature.der.csr").read_bytes()).decode()},
+            400,
+            "bad-csr",
+            id="fail/bad-signature",
+        ),
+        pytest.param(
+            {"csr": base64.b64encode((VECTORS / "short_rsa_key.der.csr").read_bytes()).decode()},
+            400,
+            "bad-public-key",
+            id="fail/rsa-1024",
+        ),
+        pytest.param(
+            {"csr": base64.b64encode((VECTORS / "secp256k1_key.der.csr").read_bytes()).decode()},
+            400,
+            "bad-public-key",
+            id="fail/bad-curve",
+        ),
         pytest.param({"csr": make_csr()[1].decode(), "profile": "nope"}, 404, "not-found", id="fail/unknown-profile"),
         pytest.param({"csr": make_csr()[1].decode(), "unexpected": 1}, 400, "malformed", id="fail/unknown-field"),
         pytest.param({"profile": "tls-server"}, 400, "malformed", id="fail/missing-csr"),
-        pytest.param({"csr": make_csr()[1].decode(), "validity_days": -5}, 400, "malformed", id="fail/negative-validity"),
+        pytest.param(
+            {"csr": make_csr()[1].decode(), "validity_days": -5}, 400, "malformed", id="fail/negative-validity"
+        ),
     ],
 )
 def test_bad_issuance_requests(client: TestClient, auth: dict[str, str], body: dict, status: int, kind: str) -> None:  # type: ignore[type-arg]
@@ -162,12 +206,14 @@ def test_10000_sans_and_5mb_body(client: TestClient, auth: dict[str, str]) -> No
     response = client.post("/api/v1/cas/issuing/certificates", json={"csr": huge.decode()}, headers=auth)
     assert response.status_code in (400, 413) and response.headers["content-type"] == PROBLEM
     body = b'{"csr": "' + b"A" * (5 * 1024 * 1024) + b'"}'
-    response = client.post("/api/v1/cas/issuing/certificates", content=body,
-                           headers={**auth, "Content-Type": "application/json"})
+    response = client.post(
+        "/api/v1/cas/issuing/certificates", content=body, headers={**auth, "Content-Type": "application/json"}
+    )
     assert response.status_code == 413 and response.json()["type"] == "urn:chancery:problem:payload-too-large"
     chunks = (b"A" * 65536 for _ in range(100))  # streamed, no Content-Length
-    response = client.post("/api/v1/cas/issuing/certificates", content=chunks,
-                           headers={**auth, "Content-Type": "application/json"})
+    response = client.post(
+        "/api/v1/cas/issuing/certificates", content=chunks, headers={**auth, "Content-Type": "application/json"}
+    )
     assert response.status_code == 413
     assert all_serials(client, auth) == before
 
@@ -175,7 +221,9 @@ def test_10000_sans_and_5mb_body(client: TestClient, auth: dict[str, str]) -> No
 @pytest.mark.parametrize(
     ("method", "url", "body", "status"),
     [
-        pytest.param("post", "/api/v1/cas/nope/certificates", {"csr": make_csr()[1].decode()}, 404, id="fail/unknown-ca"),
+        pytest.param(
+            "post", "/api/v1/cas/nope/certificates", {"csr": make_csr()[1].decode()}, 404, id="fail/unknown-ca"
+        ),
         pytest.param("get", "/api/v1/cas/issuing/certificates/zz", None, 400, id="fail/bad-serial"),
         pytest.param("get", "/api/v1/cas/issuing/certificates/abc123", None, 404, id="fail/unknown-serial"),
         pytest.param("get", "/api/v1/cas/issuing/certificates/abc123?format=xml", None, 406, id="fail/unknown-format"),
@@ -184,8 +232,9 @@ def test_10000_sans_and_5mb_body(client: TestClient, auth: dict[str, str]) -> No
         pytest.param("get", "/api/v1/nothing-here", None, 404, id="fail/unknown-route"),
     ],
 )
-def test_errors_are_problem_documents(client: TestClient, auth: dict[str, str], method: str, url: str,
-                                      body: dict | None, status: int) -> None:  # type: ignore[type-arg]
+def test_errors_are_problem_documents(
+    client: TestClient, auth: dict[str, str], method: str, url: str, body: dict | None, status: int
+) -> None:  # type: ignore[type-arg]
     response = getattr(client, method)(url, headers=auth, **({"json": body} if body is not None else {}))
     assert response.status_code == status, response.text
     assert response.headers["content-type"] == PROBLEM

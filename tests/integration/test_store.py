@@ -27,7 +27,7 @@ def test_migrations_match_the_tables(app: wiring.Application) -> None:
 
 
 def test_head_constant_matches_the_migration_scripts() -> None:
-    assert migrate.HEAD == migrate.script_head()
+    assert migrate.script_head() == migrate.HEAD
 
 
 def test_upgrade_is_idempotent(app: wiring.Application) -> None:
@@ -47,9 +47,11 @@ def test_group_commit_isolates_a_failing_item(app: wiring.Application) -> None:
 
     def insert(name: str):  # type: ignore[no-untyped-def]
         def work(uow: UnitOfWork) -> str:
-            uow.connection.execute(text("INSERT INTO keystore_checks (id, check_blob) VALUES (:i, :b)"),
-                                   {"i": 100 + len(name), "b": name})
+            uow.connection.execute(
+                text("INSERT INTO keystore_checks (id, check_blob) VALUES (:i, :b)"), {"i": 100 + len(name), "b": name}
+            )
             return name
+
         return work
 
     def fail(uow: UnitOfWork) -> str:
@@ -66,7 +68,11 @@ def test_group_commit_isolates_a_failing_item(app: wiring.Application) -> None:
             futures[1].result(5)
         assert futures[2].result(5) == "bbb"
         with app.database.read() as uow:
-            rows = uow.connection.execute(text("SELECT check_blob FROM keystore_checks WHERE id > 100 ORDER BY id")).scalars().all()
+            rows = (
+                uow.connection.execute(text("SELECT check_blob FROM keystore_checks WHERE id > 100 ORDER BY id"))
+                .scalars()
+                .all()
+            )
         assert rows == ["a", "bbb"]
     finally:
         writer.close()

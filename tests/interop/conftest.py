@@ -28,12 +28,25 @@ def openssl(*args: str, cwd: Path | None = None, check: bool = True) -> subproce
     return subprocess.run([OPENSSL, *args], cwd=cwd, capture_output=True, text=True, check=check)
 
 
-def openssl_csr(directory: Path, name: str, key_type: str = "ec-p256", cn: str = "www.example.com",
-                san: str = "DNS:www.example.com") -> Path:
+def openssl_csr(
+    directory: Path, name: str, key_type: str = "ec-p256", cn: str = "www.example.com", san: str = "DNS:www.example.com"
+) -> Path:
     """Make a key and CSR with the openssl command line, as an administrator would."""
     csr = directory / f"{name}.csr"
-    openssl("req", "-new", *OPENSSL_KEYS[key_type], "-nodes", "-keyout", str(directory / f"{name}.key"),
-            "-subj", f"/CN={cn}", "-addext", f"subjectAltName={san}", "-out", str(csr))
+    openssl(
+        "req",
+        "-new",
+        *OPENSSL_KEYS[key_type],
+        "-nodes",
+        "-keyout",
+        str(directory / f"{name}.key"),
+        "-subj",
+        f"/CN={cn}",
+        "-addext",
+        f"subjectAltName={san}",
+        "-out",
+        str(csr),
+    )
     return csr
 
 
@@ -46,22 +59,31 @@ class Cli:
 
     def __init__(self, data_dir: Path, passphrase: str = "interop test passphrase", **env: str) -> None:
         self.cwd = data_dir.parent
-        self.env = {**os.environ, "CHANCERY_DATA_DIR": str(data_dir), "CHANCERY_KEY_PASSPHRASE": passphrase,
-                    "CHANCERY_KDF_SCRYPT_N": "16384", "COLUMNS": "200", **env}
+        self.env = {
+            **os.environ,
+            "CHANCERY_DATA_DIR": str(data_dir),
+            "CHANCERY_KEY_PASSPHRASE": passphrase,
+            "CHANCERY_KDF_SCRYPT_N": "16384",
+            "COLUMNS": "200",
+            **env,
+        }
         self.env.pop("CHANCERY_DATABASE_URL", None)
 
     def __call__(self, *args: str, check: bool = True, stdin: str | None = None) -> subprocess.CompletedProcess[str]:
-        result = subprocess.run([CHANCERY, *args], cwd=self.cwd, env=self.env, capture_output=True, text=True,
-                                input=stdin, timeout=300)
+        result = subprocess.run(
+            [CHANCERY, *args], cwd=self.cwd, env=self.env, capture_output=True, text=True, input=stdin, timeout=300
+        )
         if check and result.returncode != 0:
-            raise AssertionError(f"chancery {' '.join(args)} exited {result.returncode}:\n{result.stdout}\n{result.stderr}")
+            raise AssertionError(
+                f"chancery {' '.join(args)} exited {result.returncode}:\n{result.stdout}\n{result.stderr}"
+            )
         return result
-
 
     def raw(self, *args: str) -> bytes:
         """Standard output as bytes (binary exports)."""
-        return subprocess.run([CHANCERY, *args], cwd=self.cwd, env=self.env, capture_output=True, check=True,
-                              timeout=300).stdout
+        return subprocess.run(
+            [CHANCERY, *args], cwd=self.cwd, env=self.env, capture_output=True, check=True, timeout=300
+        ).stdout
 
 
 @pytest.fixture

@@ -31,7 +31,10 @@ class Server:
         with self.log.open("ab") as log:
             self.process = subprocess.Popen(
                 [CHANCERY, "serve", "--host", "127.0.0.1", "--port", str(self.port), "--no-access-log"],
-                cwd=self.cli.cwd, env=self.cli.env, stdout=log, stderr=subprocess.STDOUT,
+                cwd=self.cli.cwd,
+                env=self.cli.env,
+                stdout=log,
+                stderr=subprocess.STDOUT,
             )
         deadline = time.monotonic() + 30
         while time.monotonic() < deadline:

@@ -9,7 +9,6 @@ from cryptography.hazmat.primitives.serialization import pkcs12
 from typer.testing import CliRunner
 
 from chancery.cli.main import app
-
 from chancery.pki.encoding import load_certificates
 from tests.interop.conftest import Cli, openssl, openssl_csr, verify
 
@@ -28,13 +27,34 @@ def test_readme_tour(cli: Cli, tmp_path: Path) -> None:
     assert (tmp_path / "admin.token").stat().st_mode & 0o777 == 0o600
     assert "already exists" in cli("init").stdout  # idempotent, no second token
 
-    cli("ca", "create-root", "root", "--subject", "CN=Example Root CA,O=Example", "--key-type", "ec-p384", "--days", "7300")
+    cli(
+        "ca",
+        "create-root",
+        "root",
+        "--subject",
+        "CN=Example Root CA,O=Example",
+        "--key-type",
+        "ec-p384",
+        "--days",
+        "7300",
+    )
     cli("ca", "create-intermediate", "issuing", "--parent", "root", "--subject", "CN=Example Issuing CA 1,O=Example")
     listing = cli("ca", "list").stdout
     assert "root" in listing and "issuing" in listing and "active" in listing
 
     csr = openssl_csr(tmp_path, "www", cn="www.example.com", san="DNS:www.example.com,DNS:example.com")
-    cli("cert", "issue", "--ca", "issuing", "--profile", "tls-server", "--csr", str(csr), "--out", str(tmp_path / "www.pem"))
+    cli(
+        "cert",
+        "issue",
+        "--ca",
+        "issuing",
+        "--profile",
+        "tls-server",
+        "--csr",
+        str(csr),
+        "--out",
+        str(tmp_path / "www.pem"),
+    )
     cli("ca", "export", "root", "--out", str(tmp_path / "root.pem"))
     cli("ca", "export", "issuing", "--out", str(tmp_path / "issuing.pem"))
     assert verify(tmp_path / "root.pem", tmp_path / "issuing.pem", tmp_path / "www.pem").returncode == 0
@@ -62,16 +82,42 @@ def test_offline_root_across_two_data_directories(tmp_path: Path) -> None:
     online = Cli(tmp_path / "online", passphrase="online passphrase, different")
     offline("init")
     online("init")
-    offline("ca", "create-root", "root", "--subject", "CN=Offline Root,O=Example", "--key-type", "ec-p384", "--path-length", "1")
+    offline(
+        "ca",
+        "create-root",
+        "root",
+        "--subject",
+        "CN=Offline Root,O=Example",
+        "--key-type",
+        "ec-p384",
+        "--path-length",
+        "1",
+    )
     offline("ca", "export", "root", "--out", str(tmp_path / "root.pem"))
 
-    out = online("ca", "create-intermediate", "issuing", "--subject", "CN=Online Issuing,O=Example",
-                 "--csr-out", str(tmp_path / "issuing.csr")).stdout
+    out = online(
+        "ca",
+        "create-intermediate",
+        "issuing",
+        "--subject",
+        "CN=Online Issuing,O=Example",
+        "--csr-out",
+        str(tmp_path / "issuing.csr"),
+    ).stdout
     assert "pending" in out
     refused = online("cert", "issue", "--ca", "issuing", "--csr", str(openssl_csr(tmp_path, "early")), check=False)
     assert refused.returncode == 4 and "pending" in refused.stderr
 
-    offline("ca", "sign-csr", "root", str(tmp_path / "issuing.csr"), "--profile", "sub-ca", "--out", str(tmp_path / "issuing.pem"))
+    offline(
+        "ca",
+        "sign-csr",
+        "root",
+        str(tmp_path / "issuing.csr"),
+        "--profile",
+        "sub-ca",
+        "--out",
+        str(tmp_path / "issuing.pem"),
+    )
     online("ca", "import-certificate", "issuing", str(tmp_path / "issuing.pem"), "--chain", str(tmp_path / "root.pem"))
 
     csr = openssl_csr(tmp_path, "leaf")
@@ -94,8 +140,19 @@ def test_bulk_issuance_from_a_folder(cli: Cli, tmp_path: Path) -> None:
     (requests / "broken.csr").write_text("not a csr")
     for key in requests.glob("*.key"):
         key.unlink()
-    result = cli("cert", "issue", "--ca", "issuing", "--profile", "tls-server", "--csr-dir", str(requests),
-                 "--out-dir", str(tmp_path / "issued"), check=False)
+    result = cli(
+        "cert",
+        "issue",
+        "--ca",
+        "issuing",
+        "--profile",
+        "tls-server",
+        "--csr-dir",
+        str(requests),
+        "--out-dir",
+        str(tmp_path / "issued"),
+        check=False,
+    )
     assert result.returncode == 2  # one failure
     assert "12 issued, 1 failed" in result.stdout
     assert "broken.csr" in result.stderr
@@ -108,16 +165,44 @@ def test_server_side_key_generation_and_pkcs12_export(cli: Cli, tmp_path: Path) 
     cli("init")
     cli("ca", "create-root", "root", "--subject", "CN=Root")
     cli("ca", "create-intermediate", "issuing", "--parent", "root", "--subject", "CN=Issuing")
-    cli("cert", "generate", "--ca", "issuing", "--subject", "CN=alice,O=Example", "--san", "email:alice@example.com",
-        "--p12-out", str(tmp_path / "alice.p12"), "--password-stdin", stdin="alice's p12 password\n")
+    cli(
+        "cert",
+        "generate",
+        "--ca",
+        "issuing",
+        "--subject",
+        "CN=alice,O=Example",
+        "--san",
+        "email:alice@example.com",
+        "--p12-out",
+        str(tmp_path / "alice.p12"),
+        "--password-stdin",
+        stdin="alice's p12 password\n",
+    )
     assert (tmp_path / "alice.p12").stat().st_mode & 0o777 == 0o600
     loaded = pkcs12.load_pkcs12((tmp_path / "alice.p12").read_bytes(), b"alice's p12 password")
     assert loaded.key is not None and loaded.cert is not None
     # openssl reads it too
-    assert openssl("pkcs12", "-in", str(tmp_path / "alice.p12"), "-passin", "pass:alice's p12 password", "-nokeys").returncode == 0
+    assert (
+        openssl(
+            "pkcs12", "-in", str(tmp_path / "alice.p12"), "-passin", "pass:alice's p12 password", "-nokeys"
+        ).returncode
+        == 0
+    )
     serial = format(loaded.cert.certificate.serial_number, "x")
-    cli("cert", "export", serial, "--ca", "issuing", "--format", "p12", "--out", str(tmp_path / "again.p12"),
-        "--password-stdin", stdin="another password\n")
+    cli(
+        "cert",
+        "export",
+        serial,
+        "--ca",
+        "issuing",
+        "--format",
+        "p12",
+        "--out",
+        str(tmp_path / "again.p12"),
+        "--password-stdin",
+        stdin="another password\n",
+    )
     again = pkcs12.load_pkcs12((tmp_path / "again.p12").read_bytes(), b"another password")
     assert again.key is not None and again.key.public_key() == loaded.key.public_key()
     renewed = cli("cert", "renew", serial, "--ca", "issuing").stdout
@@ -127,11 +212,23 @@ def test_server_side_key_generation_and_pkcs12_export(cli: Cli, tmp_path: Path) 
 @pytest.mark.parametrize(
     ("args", "code", "message"),
     [
-        pytest.param(("ca", "create-root", "x", "--subject", "NOPE"), 2, "invalid distinguished name", id="fail/bad-subject"),
-        pytest.param(("ca", "create-root", "x", "--subject", "CN=x", "--key-type", "rsa-1024"), 2, "unknown key type", id="fail/key-type"),
+        pytest.param(
+            ("ca", "create-root", "x", "--subject", "NOPE"), 2, "invalid distinguished name", id="fail/bad-subject"
+        ),
+        pytest.param(
+            ("ca", "create-root", "x", "--subject", "CN=x", "--key-type", "rsa-1024"),
+            2,
+            "unknown key type",
+            id="fail/key-type",
+        ),
         pytest.param(("ca", "export", "missing"), 3, "no CA named", id="fail/unknown-ca"),
         pytest.param(("cert", "revoke", "zz", "--ca", "root"), 2, "invalid serial", id="fail/bad-serial"),
-        pytest.param(("cert", "revoke", "abcd", "--ca", "root", "--reason", "stolen"), 2, "unknown revocation reason", id="fail/reason"),
+        pytest.param(
+            ("cert", "revoke", "abcd", "--ca", "root", "--reason", "stolen"),
+            2,
+            "unknown revocation reason",
+            id="fail/reason",
+        ),
         pytest.param(("cert", "list", "--status", "weird"), 2, "unknown status", id="fail/status"),
     ],
 )
@@ -158,10 +255,27 @@ def test_not_initialised_and_wrong_passphrase(tmp_path: Path) -> None:
 
 def test_every_command_has_help_with_an_example() -> None:
     runner = CliRunner()
-    commands = [("init",), ("serve",), ("demo",)] + [("ca", c) for c in (
-        "create-root", "create-intermediate", "sign-csr", "import-certificate", "import-trust-anchor", "list", "show",
-        "csr", "export")] + [("cert", c) for c in (
-        "issue", "generate", "revoke", "release-hold", "renew", "rekey", "list", "show", "export")]
+    commands = (
+        [("init",), ("serve",), ("demo",)]
+        + [
+            ("ca", c)
+            for c in (
+                "create-root",
+                "create-intermediate",
+                "sign-csr",
+                "import-certificate",
+                "import-trust-anchor",
+                "list",
+                "show",
+                "csr",
+                "export",
+            )
+        ]
+        + [
+            ("cert", c)
+            for c in ("issue", "generate", "revoke", "release-hold", "renew", "rekey", "list", "show", "export")
+        ]
+    )
     for command in commands:
         result = runner.invoke(app, [*command, "--help"], env={"COLUMNS": "200"})
         assert result.exit_code == 0 and "Example" in result.output, command

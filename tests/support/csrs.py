@@ -16,7 +16,12 @@ def make_key(key_type: str = "ec-p256") -> PrivateKeyTypes:
         return rsa.generate_private_key(65537, int(key_type.split("-")[1]))
     if key_type == "ed25519":
         return ed25519.Ed25519PrivateKey.generate()
-    curves = {"ec-p256": ec.SECP256R1(), "ec-p384": ec.SECP384R1(), "ec-p521": ec.SECP521R1(), "secp256k1": ec.SECP256K1()}
+    curves = {
+        "ec-p256": ec.SECP256R1(),
+        "ec-p384": ec.SECP384R1(),
+        "ec-p521": ec.SECP521R1(),
+        "secp256k1": ec.SECP256K1(),
+    }
     return ec.generate_private_key(curves[key_type])
 
 

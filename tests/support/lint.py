@@ -25,7 +25,9 @@ def _pkix_validator():  # type: ignore[no-untyped-def]
     )
 
 
-def pkix_findings(cert: x509.Certificate | bytes, severity: ValidationFindingSeverity = ValidationFindingSeverity.ERROR) -> list[str]:
+def pkix_findings(
+    cert: x509.Certificate | bytes, severity: ValidationFindingSeverity = ValidationFindingSeverity.ERROR
+) -> list[str]:
     """``lint_pkix_cert`` findings at ``severity`` or worse, as ``SEVERITY code: message`` lines."""
     der = cert if isinstance(cert, bytes) else cert.public_bytes(Encoding.DER)
     document = loader.RFC5280CertificateDocumentLoader().load_der_document(der, "certificate")
@@ -34,7 +36,9 @@ def pkix_findings(cert: x509.Certificate | bytes, severity: ValidationFindingSev
     for result in results:
         for description in result.finding_descriptions:
             if description.finding.severity <= severity:
-                findings.append(f"{description.finding.severity.name} {description.finding.code}: {description.message}")
+                findings.append(
+                    f"{description.finding.severity.name} {description.finding.code}: {description.message}"
+                )
     assert report.get_findings_count(results, severity) == len(findings)
     return findings
 

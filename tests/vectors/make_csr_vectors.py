@@ -48,7 +48,9 @@ def main() -> None:
     files["truncated.der.csr"] = good[: len(good) // 2]
     files["trailing_garbage.der.csr"] = good + b"\x00\x01garbage"
     files["random_bytes.der.csr"] = bytes(range(256)) * 2
-    files["pem_with_broken_base64.pem.csr"] = b"-----BEGIN CERTIFICATE REQUEST-----\n!!!not base64!!!\n-----END CERTIFICATE REQUEST-----\n"
+    files["pem_with_broken_base64.pem.csr"] = (
+        b"-----BEGIN CERTIFICATE REQUEST-----\n!!!not base64!!!\n-----END CERTIFICATE REQUEST-----\n"
+    )
     for name, data in files.items():
         (OUT / name).write_bytes(data)
         print(name, len(data))

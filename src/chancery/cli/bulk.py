@@ -31,8 +31,11 @@ def issue_directory(
 
     Returns the failures (file, reason); successes are on disk when this returns.
     """
-    files = sorted(p for p in source.iterdir() if p.is_file() and p.suffix.lower() in CSR_SUFFIXES
-                   and not p.name.endswith(".crt.pem"))
+    files = sorted(
+        p
+        for p in source.iterdir()
+        if p.is_file() and p.suffix.lower() in CSR_SUFFIXES and not p.name.endswith(".crt.pem")
+    )
     target.mkdir(parents=True, exist_ok=True)
     failures: list[tuple[Path, str]] = []
 

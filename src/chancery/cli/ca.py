@@ -37,10 +37,13 @@ def create_root(
     Example: chancery ca create-root root --subject "CN=Example Root CA,O=Example" --key-type ec-p384 --days 7300
     """
     with application() as chancery:
-        new = NewCA(name=name, subject=subject, key_type=KeyType.parse(key_type), validity_days=days,
-                    path_length=path_length)
+        new = NewCA(
+            name=name, subject=subject, key_type=KeyType.parse(key_type), validity_days=days, path_length=path_length
+        )
         record = chancery.hierarchy.create_root(operator(), new)
-        console.print(f"Root CA [bold]{record.name}[/] created: {record.subject}, valid until {record.not_after:%Y-%m-%d}")
+        console.print(
+            f"Root CA [bold]{record.name}[/] created: {record.subject}, valid until {record.not_after:%Y-%m-%d}"
+        )
 
 
 @app.command("create-intermediate")
@@ -49,7 +52,8 @@ def create_intermediate(
     subject: Annotated[str, typer.Option(help="Subject DN of the new CA.")],
     parent: Annotated[str | None, typer.Option(help="Local parent CA that signs it now.")] = None,
     csr_out: Annotated[
-        Path | None, typer.Option("--csr-out", help="Parent is offline: write a CSR here and import the certificate later.")
+        Path | None,
+        typer.Option("--csr-out", help="Parent is offline: write a CSR here and import the certificate later."),
     ] = None,
     key_type: KeyTypeOption = "ec-p256",
     days: DaysOption = None,
@@ -63,20 +67,30 @@ def create_intermediate(
     """
     if (parent is None) == (csr_out is None):
         raise typer.BadParameter("give exactly one of --parent and --csr-out")
-    new = NewCA(name=name, subject=subject, key_type=KeyType.parse(key_type), validity_days=days,
-                path_length=path_length, parent=parent)
+    new = NewCA(
+        name=name,
+        subject=subject,
+        key_type=KeyType.parse(key_type),
+        validity_days=days,
+        path_length=path_length,
+        parent=parent,
+    )
     with application() as chancery:
         if parent is not None:
             record = chancery.hierarchy.create_intermediate(operator(), new)
-            console.print(f"Intermediate CA [bold]{record.name}[/] created under {parent}, valid until "
-                          f"{record.not_after:%Y-%m-%d}")
+            console.print(
+                f"Intermediate CA [bold]{record.name}[/] created under {parent}, valid until "
+                f"{record.not_after:%Y-%m-%d}"
+            )
             return
         assert csr_out is not None
         pending = chancery.hierarchy.create_pending(operator(), new)
         write_output(pending.csr_pem.encode(), csr_out)
-        console.print(f"CA [bold]{name}[/] is pending. Carry {csr_out} to the parent, sign it there "
-                      f"(`chancery ca sign-csr ROOT {csr_out.name} --profile sub-ca --out CERT`), then run "
-                      f"`chancery ca import-certificate {name} CERT --chain ROOT.pem`.")
+        console.print(
+            f"CA [bold]{name}[/] is pending. Carry {csr_out} to the parent, sign it there "
+            f"(`chancery ca sign-csr ROOT {csr_out.name} --profile sub-ca --out CERT`), then run "
+            f"`chancery ca import-certificate {name} CERT --chain ROOT.pem`."
+        )
 
 
 @app.command("sign-csr")
@@ -96,8 +110,9 @@ def sign_csr(
     with application() as chancery:
         issued = chancery.issuance.issue_from_csr(
             operator(),
-            IssueFromCsr(ca=ca, profile=profile, csr=read_input(csr_file, "CSR"), validity_days=days,
-                         path_length=path_length),
+            IssueFromCsr(
+                ca=ca, profile=profile, csr=read_input(csr_file, "CSR"), validity_days=days, path_length=path_length
+            ),
         )
         certs = [issued.certificate, *issued.chain] if chain else [issued.certificate]
         write_output(to_pem(certs), out)
@@ -141,9 +156,15 @@ def list_cas() -> None:
     with application() as chancery:
         table = Table("name", "status", "subject", "key", "parent", "path len", "not after")
         for r in chancery.hierarchy.list(operator()):
-            table.add_row(r.name, r.status.value, r.subject, r.key_type.value, r.parent or ("-" if r.is_root else "external"),
-                          "-" if r.path_length is None else str(r.path_length),
-                          f"{r.not_after:%Y-%m-%d}" if r.not_after else "-")
+            table.add_row(
+                r.name,
+                r.status.value,
+                r.subject,
+                r.key_type.value,
+                r.parent or ("-" if r.is_root else "external"),
+                "-" if r.path_length is None else str(r.path_length),
+                f"{r.not_after:%Y-%m-%d}" if r.not_after else "-",
+            )
         console.print(table)
 
 
@@ -155,10 +176,17 @@ def show(name: str) -> None:
     """
     with application() as chancery:
         r = chancery.hierarchy.get(operator(), name)
-        for label, value in (("name", r.name), ("status", r.status.value), ("subject", r.subject),
-                             ("key type", r.key_type.value), ("parent", r.parent or "-"),
-                             ("not after", f"{r.not_after:%Y-%m-%d %H:%M:%SZ}" if r.not_after else "-"),
-                             ("CRL", r.urls.crl), ("OCSP", r.urls.ocsp), ("caIssuers", r.urls.ca_issuers)):
+        for label, value in (
+            ("name", r.name),
+            ("status", r.status.value),
+            ("subject", r.subject),
+            ("key type", r.key_type.value),
+            ("parent", r.parent or "-"),
+            ("not after", f"{r.not_after:%Y-%m-%d %H:%M:%SZ}" if r.not_after else "-"),
+            ("CRL", r.urls.crl),
+            ("OCSP", r.urls.ocsp),
+            ("caIssuers", r.urls.ca_issuers),
+        ):
             console.print(f"[bold]{label:>10}[/]  {value}", highlight=False)
 
 

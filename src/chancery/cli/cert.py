@@ -14,7 +14,8 @@ from chancery.cli.bulk import issue_directory
 from chancery.cli.session import application, console, operator, read_input, read_secret, write_output
 from chancery.domain.exports import ExportFormat
 from chancery.domain.keytypes import KeyType
-from chancery.domain.queries import CertificateFilter, PageRequest
+from chancery.domain.names import CAName
+from chancery.domain.queries import MAX_PAGE_SIZE, CertificateFilter, PageRequest
 from chancery.domain.records import CertificateRecord, CertificateStatus
 from chancery.domain.revocation import RevocationReason
 from chancery.domain.serials import SerialNumber
@@ -22,6 +23,7 @@ from chancery.errors import Malformed
 from chancery.pki.encoding import to_pem
 from chancery.services.authority.issuance import IssueFromCsr, IssueWithNewKey
 from chancery.services.certificates import ExportRequest, RevokeRequest
+from chancery.wiring import Application
 
 app = typer.Typer(help="Issue, revoke, renew, list and export certificates.", no_args_is_help=True)
 
@@ -70,10 +72,14 @@ def generate(
     subject: Annotated[str, typer.Option(help='Subject DN, e.g. "CN=alice,O=Example".')],
     p12_out: Annotated[Path, typer.Option("--p12-out", help="Where to write the PKCS#12 (mode 0600).")],
     profile: Annotated[str, typer.Option(help="Profile of the certificate.")] = "tls-client",
-    san: Annotated[list[str] | None, typer.Option("--san", help="DNS:..., IP:..., email:..., URI:... (repeatable).")] = None,
+    san: Annotated[
+        list[str] | None, typer.Option("--san", help="DNS:..., IP:..., email:..., URI:... (repeatable).")
+    ] = None,
     key_type: Annotated[str, typer.Option("--key-type")] = "ec-p256",
     days: DaysOption = None,
-    password_stdin: Annotated[bool, typer.Option("--password-stdin", help="Read the PKCS#12 password from stdin.")] = False,
+    password_stdin: Annotated[
+        bool, typer.Option("--password-stdin", help="Read the PKCS#12 password from stdin.")
+    ] = False,
 ) -> None:
     """Generate the key on the CA side and write key + certificate + chain as a PKCS#12.
 
@@ -83,8 +89,15 @@ def generate(
     with application() as chancery:
         result = chancery.issuance.issue_with_new_key(
             operator(),
-            IssueWithNewKey(ca=ca, profile=profile, subject=subject, key_type=KeyType.parse(key_type),
-                            password=password, sans=tuple(san or ()), validity_days=days),
+            IssueWithNewKey(
+                ca=ca,
+                profile=profile,
+                subject=subject,
+                key_type=KeyType.parse(key_type),
+                password=password,
+                sans=tuple(san or ()),
+                validity_days=days,
+            ),
         )
         write_output(result.pkcs12, p12_out, mode=0o600)
         console.print(f"Issued serial {result.issued.record.serial.hex}; PKCS#12 written to {p12_out}")
@@ -94,15 +107,21 @@ def generate(
 def revoke(
     serial: Annotated[str, typer.Argument(help="Serial number (hex).")],
     ca: CaOption,
-    reason: Annotated[str, typer.Option(help="RFC 5280 reason, e.g. keyCompromise, superseded, certificateHold.")] = "unspecified",
+    reason: Annotated[
+        str, typer.Option(help="RFC 5280 reason, e.g. keyCompromise, superseded, certificateHold.")
+    ] = "unspecified",
     invalidity_date: Annotated[str | None, typer.Option(help="When the key was compromised (ISO 8601, UTC).")] = None,
 ) -> None:
     """Revoke a certificate (certificateHold can be released later).
 
     Example: chancery cert revoke 5f3a9c... --ca issuing --reason keyCompromise
     """
-    request = RevokeRequest(ca=ca, serial=SerialNumber.from_hex(serial), reason=RevocationReason.parse(reason),
-                            invalidity_date=_instant(invalidity_date))
+    request = RevokeRequest(
+        ca=ca,
+        serial=SerialNumber.from_hex(serial),
+        reason=RevocationReason.parse(reason),
+        invalidity_date=_instant(invalidity_date),
+    )
     with application() as chancery:
         record = chancery.certificates.revoke(operator(), request)
         console.print(f"Revoked {record.serial.hex} ({request.reason.name})")
@@ -158,7 +177,9 @@ def list_certificates(
     subject: Annotated[str | None, typer.Option(help="Subject contains this text.")] = None,
     san: Annotated[str | None, typer.Option(help="A SAN contains this text.")] = None,
     profile: Annotated[str | None, typer.Option(help="Issued under this profile.")] = None,
-    expiring_within: Annotated[int | None, typer.Option("--expiring-within", help="Valid, expiring within N days.")] = None,
+    expiring_within: Annotated[
+        int | None, typer.Option("--expiring-within", help="Valid, expiring within N days.")
+    ] = None,
     limit: Annotated[int, typer.Option(help="At most this many.")] = 100,
     as_json: Annotated[bool, typer.Option("--json", help="JSON lines instead of a table.")] = False,
 ) -> None:
@@ -167,7 +188,7 @@ def list_certificates(
     Example: chancery cert list --ca issuing --status valid --expiring-within 30
     """
     query = CertificateFilter(
-        ca_name=ca,  # type: ignore[arg-type]
+        ca_name=CAName(ca) if ca else None,
         status=_status(status),
         subject_contains=subject,
         san_contains=san,
@@ -183,8 +204,15 @@ def list_certificates(
             return
         table = Table("CA", "serial", "status", "profile", "subject", "SANs", "not after")
         for r in records:
-            table.add_row(r.ca_name, r.serial.hex, r.status(now).value, r.profile, r.subject, ", ".join(r.sans),
-                          f"{r.not_after:%Y-%m-%d}")
+            table.add_row(
+                r.ca_name,
+                r.serial.hex,
+                r.status(now).value,
+                r.profile,
+                r.subject,
+                ", ".join(r.sans),
+                f"{r.not_after:%Y-%m-%d}",
+            )
         console.print(table)
 
 
@@ -207,7 +235,9 @@ def export(
     format: Annotated[str, typer.Option("--format", help="pem, der, p7b or p12.")] = "pem",  # noqa: A002
     chain: Annotated[bool, typer.Option("--chain", help="PEM: append the CA chain.")] = False,
     out: OutOption = None,
-    password_stdin: Annotated[bool, typer.Option("--password-stdin", help="p12: read the password from stdin.")] = False,
+    password_stdin: Annotated[
+        bool, typer.Option("--password-stdin", help="p12: read the password from stdin.")
+    ] = False,
 ) -> None:
     """Export a certificate; PKCS#12 only when Chancery generated the key.
 
@@ -218,18 +248,19 @@ def export(
     with application() as chancery:
         data = chancery.certificates.export(
             operator(),
-            ExportRequest(ca=ca, serial=SerialNumber.from_hex(serial), format=fmt, include_chain=chain,
-                          password=password),
+            ExportRequest(
+                ca=ca, serial=SerialNumber.from_hex(serial), format=fmt, include_chain=chain, password=password
+            ),
         )
         write_output(data, out, mode=0o600 if fmt is ExportFormat.P12 else 0o644)
 
 
-def _collect(chancery: object, query: CertificateFilter, limit: int) -> list[CertificateRecord]:
+def _collect(chancery: Application, query: CertificateFilter, limit: int) -> list[CertificateRecord]:
     records: list[CertificateRecord] = []
     cursor = None
     while len(records) < limit:
-        page = chancery.certificates.search(  # type: ignore[attr-defined]
-            operator(), query, PageRequest(limit=min(500, limit - len(records)), cursor=cursor)
+        page = chancery.certificates.search(
+            operator(), query, PageRequest(limit=min(MAX_PAGE_SIZE, limit - len(records)), cursor=cursor)
         )
         records.extend(page.items)
         cursor = page.next_cursor
@@ -260,7 +291,9 @@ def _status(text: str | None) -> CertificateStatus | None:
     try:
         return CertificateStatus(text.lower())
     except ValueError:
-        raise Malformed(f"unknown status {text!r}; use one of: {', '.join(s.value for s in CertificateStatus)}") from None
+        raise Malformed(
+            f"unknown status {text!r}; use one of: {', '.join(s.value for s in CertificateStatus)}"
+        ) from None
 
 
 def _instant(text: str | None) -> dt.datetime | None:

@@ -15,7 +15,7 @@ from chancery.cli.session import console, operator, settings, write_output
 from chancery.domain.keytypes import KeyType
 from chancery.services.authority.hierarchy import NewCA
 
-PASSPHRASE_FILE = "DEMO-ONLY-key-passphrase"
+PASSPHRASE_FILE = "DEMO-ONLY-key-passphrase"  # noqa: S105 - a file name
 ROOT, ISSUING = "demo-root", "demo-issuing"
 
 

@@ -34,11 +34,8 @@ def prompt_passphrase(confirm: bool = False) -> bytes:
     if not sys.stdin.isatty():
         raise KeystoreUnavailable("no key store passphrase: set CHANCERY_KEY_PASSPHRASE (no terminal to ask on)")
     first = getpass.getpass("Key store passphrase: ")
-    if confirm:
-        if len(first) < 12:
-            raise KeystoreUnavailable("choose a passphrase of at least 12 characters")
-        if getpass.getpass("Repeat the passphrase: ") != first:
-            raise KeystoreUnavailable("the passphrases differ")
+    if confirm and getpass.getpass("Repeat the passphrase: ") != first:
+        raise KeystoreUnavailable("the passphrases differ")
     return first.encode()
 
 

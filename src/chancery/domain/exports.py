@@ -35,4 +35,6 @@ class ExportFormat(StrEnum):
 
     @property
     def extension(self) -> str:
-        return {ExportFormat.PEM: "pem", ExportFormat.DER: "der", ExportFormat.P7B: "p7b", ExportFormat.P12: "p12"}[self]
+        return {ExportFormat.PEM: "pem", ExportFormat.DER: "der", ExportFormat.P7B: "p7b", ExportFormat.P12: "p12"}[
+            self
+        ]

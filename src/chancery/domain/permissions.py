@@ -12,4 +12,4 @@ class Permission(StrEnum):
     CERT_ISSUE = "certificate:issue"
     CERT_REVOKE = "certificate:revoke"
     KEY_EXPORT = "key:export"
-    TOKEN_MANAGE = "token:manage"
+    TOKEN_MANAGE = "token:manage"  # noqa: S105 - a permission name

@@ -27,6 +27,7 @@ BLOB_FORMAT = "chancery-sealed-key/1"
 CHECK_FORMAT = "chancery-keystore-check/1"
 _CHECK_PLAINTEXT = b"chancery key store passphrase check"
 MIN_SCRYPT_N = 2**14
+MIN_PASSPHRASE_LENGTH = 12
 DEFAULT_SCRYPT_N = 2**17
 
 
@@ -92,7 +93,12 @@ class Sealer:
             return kek
 
     def make_check(self, params: KdfParameters) -> str:
-        """A token that later proves a passphrase right or wrong before any key is opened."""
+        """A token that later proves a passphrase right or wrong before any key is opened.
+
+        Made once, when a key store is created: that is when a weak passphrase is refused.
+        """
+        if len(self._secret()) < MIN_PASSPHRASE_LENGTH:
+            raise KeystoreUnavailable(f"choose a key store passphrase of at least {MIN_PASSPHRASE_LENGTH} characters")
         nonce = os.urandom(12)
         ct = self._kek(params).encrypt(nonce, _CHECK_PLAINTEXT, CHECK_FORMAT.encode())
         return json.dumps({"format": CHECK_FORMAT, "kdf": params.to_json(), "nonce": _b64(nonce), "ct": _b64(ct)})

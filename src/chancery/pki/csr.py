@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from cryptography import x509
-from cryptography.exceptions import InvalidSignature
+from cryptography.exceptions import InvalidSignature, UnsupportedAlgorithm
 from cryptography.hazmat.primitives.asymmetric import ec, rsa
 from cryptography.hazmat.primitives.asymmetric.types import PublicKeyTypes
 from cryptography.hazmat.primitives.serialization import Encoding
@@ -44,7 +44,7 @@ def load_csr(data: bytes, max_sans: int = MAX_REQUESTED_SANS) -> VerifiedCsr:
     csr = _parse(data)
     try:
         public_key = csr.public_key()
-    except Exception as exc:  # ValueError, UnsupportedAlgorithm: keys we cannot even read
+    except (ValueError, UnsupportedAlgorithm) as exc:  # keys we cannot even read
         raise BadCSR(f"CSR public key cannot be read: {_reason(exc)}") from None
     check_public_key(public_key)
     _verify_signature(csr, public_key)
@@ -79,7 +79,7 @@ def _verify_signature(csr: x509.CertificateSigningRequest, public_key: PublicKey
             public_key.verify(csr.signature, csr.tbs_certrequest_bytes)  # type: ignore[union-attr, call-arg]
     except InvalidSignature:
         raise BadCSR("CSR signature does not verify: no proof of possession of the private key") from None
-    except Exception as exc:  # unsupported or mismatched signature algorithm
+    except (ValueError, TypeError, UnsupportedAlgorithm) as exc:  # unsupported or mismatched algorithm
         raise BadCSR(f"CSR signature cannot be checked: {_reason(exc)}") from None
 
 
@@ -106,7 +106,6 @@ def _requested_sans(csr: x509.CertificateSigningRequest, limit: int) -> tuple[x5
 def _reason(exc: BaseException) -> str:
     text = str(exc).strip()
     return text[:200] if text else type(exc).__name__
-
 
 
 def build_csr(subject: x509.Name, key: KeyHandle) -> x509.CertificateSigningRequest:

@@ -89,7 +89,9 @@ def build_extensions(inputs: ExtensionInputs) -> list[x509.Extension[x509.Extens
     return extensions
 
 
-def issuer_extensions(key_identifier: bytes, urls: DistributionUrls | None) -> tuple[x509.Extension[x509.ExtensionType], ...]:
+def issuer_extensions(
+    key_identifier: bytes, urls: DistributionUrls | None
+) -> tuple[x509.Extension[x509.ExtensionType], ...]:
     """What every certificate of one issuer carries: AKI (RFC 5280 §4.2.1.1), CRL DP and AIA."""
     aki = _extension(x509.AuthorityKeyIdentifier(key_identifier, None, None), False)
     if urls is None:

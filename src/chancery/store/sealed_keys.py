@@ -42,7 +42,9 @@ class SqlSealedKeyVault:
 
     def get_check(self) -> str | None:
         with self._db.read() as uow:
-            return uow.connection.execute(select(keystore_checks.c.check_blob).where(keystore_checks.c.id == 1)).scalar()
+            return uow.connection.execute(
+                select(keystore_checks.c.check_blob).where(keystore_checks.c.id == 1)
+            ).scalar()
 
     def put_check(self, check: str) -> None:
         with self._db.write() as uow:

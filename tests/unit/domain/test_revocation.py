@@ -18,8 +18,14 @@ def test_parse(text: str, reason: RevocationReason) -> None:
     assert RevocationReason.parse(text) is reason
 
 
-@pytest.mark.parametrize("text", [pytest.param("removeFromCRL", id="fail/remove-from-crl"),
-                                  pytest.param("stolen", id="fail/unknown"), pytest.param("", id="fail/empty")])
+@pytest.mark.parametrize(
+    "text",
+    [
+        pytest.param("removeFromCRL", id="fail/remove-from-crl"),
+        pytest.param("stolen", id="fail/unknown"),
+        pytest.param("", id="fail/empty"),
+    ],
+)
 def test_parse_refuses(text: str) -> None:
     with pytest.raises(BadRevocationReason):
         RevocationReason.parse(text)

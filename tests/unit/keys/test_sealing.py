@@ -116,7 +116,10 @@ def test_ca_keys_are_never_exported_but_end_entity_keys_are() -> None:
     ee_key = keys.generate(KeyType.EC_P256, KeyPurpose.END_ENTITY)
     template = leaf_request()
     cert = prepare(
-        CertificateRequest(template.subject, ee_key.public_key(), template.profile, template.sans), root, SerialNumber(3), NOW
+        CertificateRequest(template.subject, ee_key.public_key(), template.profile, template.sans),
+        root,
+        SerialNumber(3),
+        NOW,
     ).sign()
     request = Pkcs12Request(certificate=cert, chain=(root.certificate,), password=b"p12 password", friendly_name="leaf")  # type: ignore[arg-type]
     blob = keys.export_pkcs12(ee_key.key_id, request)

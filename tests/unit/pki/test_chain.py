@@ -13,8 +13,9 @@ from tests.unit.pki.test_issuer import NOW, URLS, handle, leaf_request, self_sig
 
 def sub_ca(parent: Signer, name: str, path_length: int | None = None) -> Signer:
     key = handle()
-    request = CertificateRequest(parse_name(f"CN={name}"), key.public_key(), builtin_profile("sub-ca"),
-                                 path_length=path_length)
+    request = CertificateRequest(
+        parse_name(f"CN={name}"), key.public_key(), builtin_profile("sub-ca"), path_length=path_length
+    )
     cert = prepare(request, parent, SerialNumber(5), NOW).sign()
     chain = (parent.certificate,) if parent.certificate else ()
     return Signer(key, cert, URLS, remaining_path_length=remaining_path_length(cert, chain))  # type: ignore[arg-type]

@@ -44,7 +44,9 @@ def test_bad_vectors_are_refused_with_the_right_error(name: str, error: type[CAE
     [
         pytest.param(b"", Malformed, id="fail/empty"),
         pytest.param(b"   \n", Malformed, id="fail/whitespace"),
-        pytest.param(b"-----BEGIN CERTIFICATE-----\nAAAA\n-----END CERTIFICATE-----", Malformed, id="fail/wrong-pem-label"),
+        pytest.param(
+            b"-----BEGIN CERTIFICATE-----\nAAAA\n-----END CERTIFICATE-----", Malformed, id="fail/wrong-pem-label"
+        ),
         pytest.param(b"0" * (256 * 1024 + 1), PayloadTooLarge, id="fail/oversized"),
         pytest.param(b"\x30\x84\xff\xff\xff\xff", Malformed, id="fail/hostile-length"),
         pytest.param(b"\x30" + b"\x80" * 1000, Malformed, id="fail/indefinite-nesting"),
@@ -63,8 +65,10 @@ def test_ten_thousand_sans_are_refused() -> None:
 
 
 def test_invalid_dns_name_in_csr_is_refused() -> None:
-    builder = x509.CertificateSigningRequestBuilder().subject_name(x509.Name([])).add_extension(
-        x509.SubjectAlternativeName([x509.DNSName("bad_name.example.com")]), critical=False
+    builder = (
+        x509.CertificateSigningRequestBuilder()
+        .subject_name(x509.Name([]))
+        .add_extension(x509.SubjectAlternativeName([x509.DNSName("bad_name.example.com")]), critical=False)
     )
     with pytest.raises(BadCSR, match="bad_name"):
         load_csr(builder.sign(make_key(), hashes.SHA256()).public_bytes(Encoding.PEM))  # type: ignore[arg-type]

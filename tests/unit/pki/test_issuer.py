@@ -10,10 +10,10 @@ from chancery.domain.keytypes import KeyType
 from chancery.domain.records import DistributionUrls
 from chancery.domain.serials import SerialNumber
 from chancery.errors import BadPublicKey, CAError, Conflict, Malformed, RejectedIdentifier
-from chancery.keys.software import SoftwareKeyHandle
 from chancery.keys.generation import generate_private_key
-from chancery.pki.issuer import CertificateRequest, Signer, prepare
+from chancery.keys.software import SoftwareKeyHandle
 from chancery.pki.encoding import public_key_sha256
+from chancery.pki.issuer import CertificateRequest, Signer, prepare
 from chancery.pki.names import parse_name
 from chancery.pki.profiles import builtin_profile
 from chancery.pki.sans import parse_san
@@ -32,16 +32,28 @@ def handle(key_type: KeyType = KeyType.EC_P256) -> SoftwareKeyHandle:
 
 def self_signed_root(key_type: KeyType = KeyType.EC_P256, days: int = 3650, path_length: int | None = None) -> Signer:
     key = handle(key_type)
-    request = CertificateRequest(parse_name("CN=Root"), key.public_key(), builtin_profile("root-ca"),
-                                 validity=dt.timedelta(days=days), path_length=path_length)
+    request = CertificateRequest(
+        parse_name("CN=Root"),
+        key.public_key(),
+        builtin_profile("root-ca"),
+        validity=dt.timedelta(days=days),
+        path_length=path_length,
+    )
     cert = prepare(request, Signer(key, None, URLS), SerialNumber(1), NOW).sign()
     return Signer(key, cert, URLS, remaining_path_length=path_length)
 
 
-def leaf_request(profile: str = "tls-server", sans: tuple[str, ...] = ("DNS:www.example.com",), **kw: object) -> CertificateRequest:
+def leaf_request(
+    profile: str = "tls-server", sans: tuple[str, ...] = ("DNS:www.example.com",), **kw: object
+) -> CertificateRequest:
     key = make_key()
-    return CertificateRequest(parse_name("CN=www.example.com"), key.public_key(), builtin_profile(profile),
-                              sans=tuple(parse_san(s) for s in sans), **kw)  # type: ignore[arg-type]
+    return CertificateRequest(
+        parse_name("CN=www.example.com"),
+        key.public_key(),
+        builtin_profile(profile),
+        sans=tuple(parse_san(s) for s in sans),
+        **kw,
+    )  # type: ignore[arg-type]
 
 
 @pytest.mark.parametrize("key_type", list(KeyType), ids=[k.value for k in KeyType])
@@ -81,8 +93,9 @@ def test_key_encipherment_only_for_rsa_keys() -> None:
     ec_leaf = prepare(leaf_request(), root, SerialNumber(2), NOW).sign()
     assert not extension(ec_leaf, x509.KeyUsage).key_encipherment  # type: ignore[attr-defined]
     rsa_key = make_key("rsa-2048")
-    request = CertificateRequest(parse_name("CN=r"), rsa_key.public_key(), builtin_profile("tls-server"),
-                                 sans=(x509.DNSName("r.example.com"),))
+    request = CertificateRequest(
+        parse_name("CN=r"), rsa_key.public_key(), builtin_profile("tls-server"), sans=(x509.DNSName("r.example.com"),)
+    )
     rsa_leaf = prepare(request, root, SerialNumber(3), NOW).sign()
     assert extension(rsa_leaf, x509.KeyUsage).key_encipherment  # type: ignore[attr-defined]
 
@@ -119,7 +132,9 @@ def test_sign_exactly_once() -> None:
     [
         pytest.param({"sans": ()}, RejectedIdentifier, id="fail/tls-server-without-san"),
         pytest.param({"sans": ("email:a@example.com",)}, RejectedIdentifier, id="fail/email-in-tls-server"),
-        pytest.param({"sans": tuple(f"DNS:h{i}.example.com" for i in range(101))}, RejectedIdentifier, id="fail/too-many-sans"),
+        pytest.param(
+            {"sans": tuple(f"DNS:h{i}.example.com" for i in range(101))}, RejectedIdentifier, id="fail/too-many-sans"
+        ),
         pytest.param({"validity": dt.timedelta(days=399)}, Malformed, id="fail/over-max-validity"),
         pytest.param({"validity": dt.timedelta(0)}, Malformed, id="fail/zero-validity"),
     ],
@@ -130,8 +145,12 @@ def test_profile_rules(request_kwargs: dict[str, object], error: type[CAError]) 
 
 
 def test_ip_addresses_are_allowed_in_tls_server() -> None:
-    cert = prepare(leaf_request(sans=("DNS:www.example.com", "IP:192.0.2.1", "IP:2001:db8::1")),
-                   self_signed_root(), SerialNumber(2), NOW).sign()
+    cert = prepare(
+        leaf_request(sans=("DNS:www.example.com", "IP:192.0.2.1", "IP:2001:db8::1")),
+        self_signed_root(),
+        SerialNumber(2),
+        NOW,
+    ).sign()
     assert len(extension(cert, x509.SubjectAlternativeName)) == 3  # type: ignore[arg-type]
     assert_lints_clean(cert)
 
@@ -143,8 +162,20 @@ def test_wildcards_are_allowed_in_tls_server() -> None:
     assert extension(cert, x509.SubjectAlternativeName) == x509.SubjectAlternativeName([x509.DNSName("*.example.com")])
 
 
-@pytest.mark.parametrize("name", ["*.com", "a.*.example.com", "**.example.com", "*example.com", "-a.example.com",
-                                  "a_b.example.com", "EXAMPLE.com", "a..example.com", "x" * 64 + ".example.com"])
+@pytest.mark.parametrize(
+    "name",
+    [
+        "*.com",
+        "a.*.example.com",
+        "**.example.com",
+        "*example.com",
+        "-a.example.com",
+        "a_b.example.com",
+        "EXAMPLE.com",
+        "a..example.com",
+        "x" * 64 + ".example.com",
+    ],
+)
 def test_invalid_dns_names_are_refused(name: str) -> None:
     with pytest.raises((RejectedIdentifier, Malformed)):
         prepare(leaf_request(sans=(f"DNS:{name}",)), self_signed_root(), SerialNumber(2), NOW)
@@ -152,14 +183,19 @@ def test_invalid_dns_names_are_refused(name: str) -> None:
 
 def test_empty_subject_makes_the_san_critical() -> None:
     key = make_key()
-    request = CertificateRequest(x509.Name([]), key.public_key(), builtin_profile("tls-client"),
-                                 sans=(x509.RFC822Name("a@example.com"),))
+    request = CertificateRequest(
+        x509.Name([]), key.public_key(), builtin_profile("tls-client"), sans=(x509.RFC822Name("a@example.com"),)
+    )
     cert = prepare(request, self_signed_root(), SerialNumber(2), NOW).sign()
     assert cert.extensions.get_extension_for_class(x509.SubjectAlternativeName).critical
     assert_lints_clean(cert)
     with pytest.raises(RejectedIdentifier):
-        prepare(CertificateRequest(x509.Name([]), key.public_key(), builtin_profile("tls-client")),
-                self_signed_root(), SerialNumber(3), NOW)
+        prepare(
+            CertificateRequest(x509.Name([]), key.public_key(), builtin_profile("tls-client")),
+            self_signed_root(),
+            SerialNumber(3),
+            NOW,
+        )
 
 
 def test_weak_keys_are_refused_at_prepare() -> None:
@@ -171,7 +207,9 @@ def test_weak_keys_are_refused_at_prepare() -> None:
 
 def sub_ca_request(path_length: int | None = None) -> CertificateRequest:
     key = make_key()
-    return CertificateRequest(parse_name("CN=Sub"), key.public_key(), builtin_profile("sub-ca"), path_length=path_length)
+    return CertificateRequest(
+        parse_name("CN=Sub"), key.public_key(), builtin_profile("sub-ca"), path_length=path_length
+    )
 
 
 @pytest.mark.parametrize(
@@ -201,7 +239,9 @@ def test_path_length_refused(root_path_length: int, requested: int | None) -> No
 
 
 def test_facts_match_the_certificate() -> None:
-    prepared = prepare(leaf_request(sans=("DNS:www.example.com", "IP:192.0.2.7")), self_signed_root(), SerialNumber(99), NOW)
+    prepared = prepare(
+        leaf_request(sans=("DNS:www.example.com", "IP:192.0.2.7")), self_signed_root(), SerialNumber(99), NOW
+    )
     cert = prepared.sign()
     facts = prepared.facts
     assert facts.serial.value == cert.serial_number == 99

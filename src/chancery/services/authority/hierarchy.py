@@ -22,7 +22,7 @@ from chancery.pki.encoding import fingerprint_sha256, load_certificates, to_der,
 from chancery.pki.issuer import CertificateRequest, Signer
 from chancery.pki.names import format_name, parse_name
 from chancery.pki.profiles import Profile, builtin_profile
-from chancery.services.authority.cycle import Issued, IssuanceCycle
+from chancery.services.authority.cycle import IssuanceCycle, Issued
 from chancery.services.authority.signers import SignerDirectory
 from chancery.services.authorization import require
 from chancery.services.ports import DurableWriter, Transactions, UnitOfWork
@@ -38,6 +38,18 @@ class NewCA:
     validity_days: int | None = None
     path_length: int | None = None
     parent: str | None = None
+
+
+@dataclass(frozen=True)
+class _Pending:
+    """A CA about to be recorded: its key exists, its certificate does not yet."""
+
+    name: CAName
+    subject: x509.Name
+    key_type: KeyType
+    key: KeyHandle
+    parent: CAName | None
+    csr: bytes | None = None
 
 
 @dataclass(frozen=True)
@@ -72,7 +84,7 @@ class HierarchyService:
         require(principal, Permission.CA_MANAGE)
         name, subject, validity = self._check_new(new, builtin_profile("root-ca"))
         key = self._keys.generate(new.key_type, KeyPurpose.CA)
-        record = self._add_pending(name, new, key, parent=None)
+        record = self._add_pending(_Pending(name, subject, new.key_type, key, parent=None))
         request = CertificateRequest(
             subject=subject,
             public_key=key.public_key(),
@@ -94,7 +106,7 @@ class HierarchyService:
         if parent.signer.remaining_path_length == 0:
             raise Conflict(f"CA {new.parent!r} may not have subordinate CAs (pathLenConstraint 0)")
         key = self._keys.generate(new.key_type, KeyPurpose.CA)
-        record = self._add_pending(name, new, key, parent=parent.record.name)
+        record = self._add_pending(_Pending(name, subject, new.key_type, key, parent=parent.record.name))
         request = CertificateRequest(
             subject=subject,
             public_key=key.public_key(),
@@ -111,7 +123,7 @@ class HierarchyService:
         name, subject, _ = self._check_new(new, builtin_profile("sub-ca"))
         key = self._keys.generate(new.key_type, KeyPurpose.CA)
         csr = build_csr(subject, key)
-        record = self._add_pending(name, new, key, parent=None, csr=csr_to_der(csr))
+        record = self._add_pending(_Pending(name, subject, new.key_type, key, parent=None, csr=csr_to_der(csr)))
         return PendingCA(record=record, csr_pem=csr_to_pem(csr))
 
     # -- imports --------------------------------------------------------------------------
@@ -223,19 +235,17 @@ class HierarchyService:
                 raise Conflict(f"a CA named {name!r} already exists")
         return name, subject, validity
 
-    def _add_pending(
-        self, name: CAName, new: NewCA, key: KeyHandle, parent: CAName | None, csr: bytes | None = None
-    ) -> CertificateAuthorityRecord:
+    def _add_pending(self, pending: _Pending) -> CertificateAuthorityRecord:
         record = CertificateAuthorityRecord(
-            name=name,
+            name=pending.name,
             status=CAStatus.PENDING,
-            subject=format_name(parse_name(new.subject)),
-            key_id=key.key_id,
-            key_type=new.key_type,
-            urls=self._urls(name),
+            subject=format_name(pending.subject),
+            key_id=pending.key.key_id,
+            key_type=pending.key_type,
+            urls=self._urls(pending.name),
             created_at=self._clock.now(),
-            parent=parent,
-            csr=csr,
+            parent=pending.parent,
+            csr=pending.csr,
         )
 
         def add(uow: UnitOfWork) -> None:
@@ -277,4 +287,3 @@ class HierarchyService:
             ocsp=f"{self._base_url}/ocsp",
             ca_issuers=f"{self._base_url}/ca/{name}.crt",
         )
-

@@ -20,7 +20,7 @@ from chancery.pki.issuer import CertificateRequest
 from chancery.pki.names import parse_name
 from chancery.pki.profiles import ISSUABLE_PROFILES, Profile, builtin_profile
 from chancery.pki.sans import parse_san
-from chancery.services.authority.cycle import Issued, IssuanceCycle, Provenance
+from chancery.services.authority.cycle import IssuanceCycle, Issued, Provenance
 from chancery.services.authorization import require
 from chancery.services.certificates import MIN_PKCS12_PASSWORD
 from chancery.services.ports import Transactions

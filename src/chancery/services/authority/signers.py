@@ -10,7 +10,7 @@ from functools import cached_property
 from cryptography import x509
 from cryptography.hazmat.primitives.serialization import Encoding
 
-from chancery.domain.records import CertificateAuthorityRecord
+from chancery.domain.records import CAStatus, CertificateAuthorityRecord
 from chancery.errors import Conflict, NotFound
 from chancery.keys.base import KeyStore
 from chancery.pki.chain import remaining_path_length
@@ -68,7 +68,11 @@ class SignerDirectory:
         if record is None:
             raise NotFound(f"no CA named {name!r}")
         if not record.is_active or record.certificate is None:
-            hint = "; import its certificate with `chancery ca import-certificate`" if record.status == "pending" else ""
+            hint = (
+                "; import its certificate with `chancery ca import-certificate`"
+                if record.status is CAStatus.PENDING
+                else ""
+            )
             raise Conflict(f"CA {name!r} is {record.status.value} and cannot sign{hint}")
         certificate = x509.load_der_x509_certificate(record.certificate)
         chain = tuple(x509.load_der_x509_certificate(der) for der in record.chain)

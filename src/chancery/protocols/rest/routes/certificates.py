@@ -28,10 +28,10 @@ from chancery.protocols.rest.schemas import (
     CertificateQuery,
     GeneratedPublic,
     IssuedPublic,
-    issued_json,
     RekeyCreate,
     RenewalCreate,
     RevocationCreate,
+    issued_json,
 )
 from chancery.services.authority.cycle import Issued
 from chancery.services.authority.issuance import IssueFromCsr, IssueWithNewKey
@@ -50,7 +50,10 @@ def _issued(issued: Issued, services: ServicesDep) -> IssuedPublic:
     response_model=IssuedPublic,
     openapi_extra={
         **BEARER_SECURITY,
-        "requestBody": {"required": True, "content": {"application/json": {"schema": CertificateCreate.model_json_schema()}}},
+        "requestBody": {
+            "required": True,
+            "content": {"application/json": {"schema": CertificateCreate.model_json_schema()}},
+        },
     },
 )
 async def issue_certificate(ca: str, request: Request) -> Response:
