@@ -79,6 +79,16 @@ class Cli:
             )
         return result
 
+    def hierarchy(self, key_type: str = "ec-p256", *args: str) -> None:
+        """``chancery init``, a root ``root`` and an issuing CA ``issuing`` of ``key_type``."""
+        self("init", *args)
+        self("ca", "create-root", "root", "--subject", f"CN=Root {key_type},O=Interop", "--key-type", key_type)
+        subject = f"CN=Issuing {key_type},O=Interop"
+        self("ca", "create-intermediate", "issuing", "--parent", "root", "--subject", subject, "--key-type", key_type)
+
+    def issue(self, csr: Path, out: Path, profile: str = "tls-server") -> None:
+        self("cert", "issue", "--ca", "issuing", "--profile", profile, "--csr", str(csr), "--out", str(out))
+
     def raw(self, *args: str) -> bytes:
         """Standard output as bytes (binary exports)."""
         return subprocess.run(

@@ -130,9 +130,7 @@ def test_offline_root_across_two_data_directories(tmp_path: Path) -> None:
 
 
 def test_bulk_issuance_from_a_folder(cli: Cli, tmp_path: Path) -> None:
-    cli("init")
-    cli("ca", "create-root", "root", "--subject", "CN=Root")
-    cli("ca", "create-intermediate", "issuing", "--parent", "root", "--subject", "CN=Issuing")
+    cli.hierarchy()
     requests = tmp_path / "requests"
     requests.mkdir()
     for i in range(12):
@@ -162,9 +160,7 @@ def test_bulk_issuance_from_a_folder(cli: Cli, tmp_path: Path) -> None:
 
 
 def test_server_side_key_generation_and_pkcs12_export(cli: Cli, tmp_path: Path) -> None:
-    cli("init")
-    cli("ca", "create-root", "root", "--subject", "CN=Root")
-    cli("ca", "create-intermediate", "issuing", "--parent", "root", "--subject", "CN=Issuing")
+    cli.hierarchy()
     cli(
         "cert",
         "generate",

@@ -16,9 +16,7 @@ KILL_AFTER = 300
 
 
 def test_kill_9_during_bulk_issuance_loses_nothing_handed_out(cli: Cli, tmp_path: Path) -> None:
-    cli("init", "--admin-token-out", str(tmp_path / "token"))
-    cli("ca", "create-root", "root", "--subject", "CN=Root")
-    cli("ca", "create-intermediate", "issuing", "--parent", "root", "--subject", "CN=Issuing")
+    cli.hierarchy("ec-p256", "--admin-token-out", str(tmp_path / "token"))
     headers = {"Authorization": f"Bearer {(tmp_path / 'token').read_text().strip()}"}
     csr = openssl_csr(tmp_path, "leaf").read_text()
 

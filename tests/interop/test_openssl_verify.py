@@ -48,34 +48,10 @@ def test_rest_issued_leaf_verifies(app: wiring.Application, admin: Principal, tm
 
 @pytest.mark.parametrize("key_type", KEY_TYPES)
 def test_cli_issued_leaf_verifies(cli: Cli, tmp_path: Path, key_type: str) -> None:
-    cli("init")
-    cli("ca", "create-root", "root", "--subject", f"CN=Root {key_type},O=Interop", "--key-type", key_type)
-    cli(
-        "ca",
-        "create-intermediate",
-        "issuing",
-        "--parent",
-        "root",
-        "--subject",
-        f"CN=Issuing {key_type}",
-        "--key-type",
-        key_type,
-    )
+    cli.hierarchy(key_type)
     cli("ca", "export", "root", "--out", str(tmp_path / "root.pem"))
     cli("ca", "export", "issuing", "--out", str(tmp_path / "issuing.pem"))
-    csr = openssl_csr(tmp_path, "leaf", key_type)
-    cli(
-        "cert",
-        "issue",
-        "--ca",
-        "issuing",
-        "--profile",
-        "tls-server",
-        "--csr",
-        str(csr),
-        "--out",
-        str(tmp_path / "leaf.pem"),
-    )
+    cli.issue(openssl_csr(tmp_path, "leaf", key_type), tmp_path / "leaf.pem")
     result = verify(tmp_path / "root.pem", tmp_path / "issuing.pem", tmp_path / "leaf.pem")
     assert result.returncode == 0 and "leaf.pem: OK" in result.stdout, result.stderr
     algorithm = {"rsa": "rsaEncryption", "ec": "id-ecPublicKey", "ed25519": "ED25519"}[key_type.split("-")[0]]
