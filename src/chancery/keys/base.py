@@ -47,6 +47,10 @@ class KeyHandle(Protocol):
         """Return ``builder.sign(<this key>, algorithm)``."""
         ...
 
+    def sign(self, data: bytes, algorithm: hashes.HashAlgorithm | None) -> bytes:
+        """Sign ``data`` as X.509 signatures are made: ECDSA (DER), RSA PKCS#1 v1.5, or EdDSA (no hash)."""
+        ...
+
 
 class KeyStore(Protocol):
     """Generates, finds and (for end-entity keys only) exports keys.

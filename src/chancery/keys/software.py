@@ -11,6 +11,7 @@ import secrets
 import threading
 
 from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives.asymmetric import ec, padding, rsa
 from cryptography.hazmat.primitives.asymmetric.types import PrivateKeyTypes, PublicKeyTypes
 from cryptography.hazmat.primitives.serialization import pkcs12
 
@@ -47,6 +48,16 @@ class SoftwareKeyHandle:
 
     def sign_builder(self, builder: Signable[T_co], algorithm: hashes.HashAlgorithm | None) -> T_co:
         return builder.sign(self._private_key, algorithm)
+
+    def sign(self, data: bytes, algorithm: hashes.HashAlgorithm | None) -> bytes:
+        key = self._private_key
+        if isinstance(key, ec.EllipticCurvePrivateKey):
+            assert algorithm is not None
+            return key.sign(data, ec.ECDSA(algorithm))
+        if isinstance(key, rsa.RSAPrivateKey):
+            assert algorithm is not None
+            return key.sign(data, padding.PKCS1v15(), algorithm)
+        return key.sign(data)  # type: ignore[call-arg]
 
     def to_pkcs12(self, request: Pkcs12Request) -> bytes:
         """Serialise as PKCS#12 with PBES2 (AES-256-CBC, PBKDF2-SHA256) and a SHA-256 MAC (RFC 7292, RFC 8018)."""
