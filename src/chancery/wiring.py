@@ -17,15 +17,22 @@ from chancery.services.authority.issuance import IssuanceService
 from chancery.services.authority.signers import SignerDirectory
 from chancery.services.certificates import CertificateService
 from chancery.services.health import HealthService
+from chancery.services.revocation.bulk import BulkRevocation
+from chancery.services.revocation.crls import CrlPublisher
+from chancery.services.revocation.maintenance import MaintenanceLoop, RevocationMaintenance
+from chancery.services.revocation.ocsp import OcspService
+from chancery.services.revocation.responders import ResponderDirectory
+from chancery.services.revocation.settings import RevocationSettingsService
 from chancery.services.tokens import NewToken, TokenService
 from chancery.settings import Settings
 from chancery.store import migrate
 from chancery.store.database import Database
 from chancery.store.group_commit import GroupCommitWriter
+from chancery.store.locks import DatabaseLock
 from chancery.store.sealed_keys import SqlSealedKeyVault
 
 if TYPE_CHECKING:
-    from fastapi import FastAPI
+    from chancery.web.app import ChanceryApp
 
 PassphraseSource = bytes | Callable[[], bytes]
 
@@ -44,6 +51,12 @@ class Application:
     certificates: CertificateService
     tokens: TokenService
     health: HealthService
+    revocation_settings: RevocationSettingsService
+    crls: CrlPublisher
+    ocsp: OcspService
+    responders: ResponderDirectory
+    bulk_revocation: BulkRevocation
+    maintenance: RevocationMaintenance
 
     def close(self) -> None:
         self.writer.close()
@@ -59,6 +72,12 @@ def build(settings: Settings, passphrase: PassphraseSource | None = None, clock:
     keys = SoftwareKeyStore(SqlSealedKeyVault(database, clock), Sealer(source), settings.kdf_scrypt_n)
     signers = SignerDirectory(database, keys, ttl_seconds=settings.signer_cache_seconds)
     cycle = IssuanceCycle(writer, signers, clock)
+    lock = DatabaseLock(database)
+    revocation_settings = RevocationSettingsService(database, writer, signers)
+    crls = CrlPublisher(database, writer, signers, revocation_settings, lock, clock)
+    responders = ResponderDirectory(database, writer, signers, keys, cycle, revocation_settings, lock, clock)
+    ocsp = OcspService(database, writer, signers, responders, revocation_settings, clock)
+    certificates = CertificateService(database, writer, keys, clock, listeners=[ocsp])
     return Application(
         settings=settings,
         clock=clock,
@@ -67,9 +86,15 @@ def build(settings: Settings, passphrase: PassphraseSource | None = None, clock:
         keys=keys,
         hierarchy=HierarchyService(database, writer, cycle, signers, keys, clock, settings.base_url),
         issuance=IssuanceService(database, cycle, keys),
-        certificates=CertificateService(database, writer, keys, clock),
+        certificates=certificates,
         tokens=TokenService(database, writer, clock, settings.token_cache_seconds),
         health=HealthService(database),
+        revocation_settings=revocation_settings,
+        crls=crls,
+        ocsp=ocsp,
+        responders=responders,
+        bulk_revocation=BulkRevocation(database, writer, clock, listeners=[ocsp]),
+        maintenance=RevocationMaintenance(database, crls, responders, ocsp),
     )
 
 
@@ -90,15 +115,22 @@ def initialise(app: Application, operator: Principal) -> NewToken | None:
     return app.tokens.create(operator, "admin", frozenset({Role.ADMINISTRATOR}))
 
 
-def create_web_app(settings: Settings, passphrase: PassphraseSource | None = None) -> FastAPI:
-    """The HTTP application for ``settings`` (what ``chancery serve`` runs)."""
+def create_web_app(settings: Settings, passphrase: PassphraseSource | None = None) -> ChanceryApp:
+    """The HTTP application for ``settings`` (what ``chancery serve`` runs), with the revocation
+    maintenance loop running while it serves."""
     from chancery.web.app import create_app  # FastAPI loads only when serving, so CLI commands start fast
 
     app = build(settings, passphrase)
     if not is_initialised(app):
         raise ConfigurationError(f"no initialised Chancery in {settings.data_dir}; run `chancery init` first")
     app.keys.unlock()  # fail at start-up on a wrong passphrase, not at the first request
-    return create_app(app, max_body_bytes=settings.max_body_bytes, on_shutdown=app.close)
+    loop = MaintenanceLoop(app.maintenance, settings.revocation_interval_seconds)
+
+    def shutdown() -> None:
+        loop.stop()
+        app.close()
+
+    return create_app(app, max_body_bytes=settings.max_body_bytes, on_startup=loop.start, on_shutdown=shutdown)
 
 
 def is_initialised(app: Application) -> bool:

@@ -17,7 +17,8 @@ _NAME = re.compile(r"^[a-z0-9][a-z0-9._-]{0,62}$")
 
 def ca_name(value: str) -> CAName:
     """Validate a CA name; raise :class:`Malformed` if it is not URL-safe."""
-    if not _NAME.fullmatch(value) or value.endswith(".crl") or ".." in value:
+    # "-delta" would make /crl/{ca}-delta.crl ambiguous with another CA's full CRL.
+    if not _NAME.fullmatch(value) or value.endswith((".crl", "-delta")) or ".." in value:
         raise Malformed(
             f"invalid CA name {value[:80]!r}: use 1-63 lower-case letters, digits, '.', '-' or '_', "
             "starting with a letter or digit"

@@ -69,3 +69,20 @@ def decode_cursor(cursor: str) -> int:
         return value
     except (ValueError, UnicodeError):
         raise Malformed("invalid pagination cursor") from None
+
+
+@dataclass(frozen=True)
+class RevocationFilter:
+    """Which certificates of one CA a bulk revocation covers; every field narrows."""
+
+    ca_name: CAName
+    profile: str | None = None
+    issued_after: dt.datetime | None = None
+    issued_before: dt.datetime | None = None
+    public_key_sha256: str | None = None
+
+    def __post_init__(self) -> None:
+        if self.public_key_sha256 is not None and (
+            len(self.public_key_sha256) != 64 or any(c not in "0123456789abcdef" for c in self.public_key_sha256)
+        ):
+            raise Malformed("key must be the lower-case hex SHA-256 of a SubjectPublicKeyInfo (64 characters)")

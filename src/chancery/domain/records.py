@@ -35,6 +35,15 @@ class DistributionUrls:
     ocsp: str
     ca_issuers: str
 
+    def partition_crl(self, partition: int) -> str:
+        """The CRL distribution point of one partition: ``.../crl/{ca}/{partition}.crl``."""
+        return f"{self.crl.removesuffix('.crl')}/{partition}.crl"
+
+    @property
+    def delta_crl(self) -> str:
+        """Where the delta CRLs are: ``.../crl/{ca}-delta.crl`` (the base CRL's freshestCRL)."""
+        return f"{self.crl.removesuffix('.crl')}-delta.crl"
+
 
 @dataclass(frozen=True)
 class CertificateAuthorityRecord:
@@ -114,6 +123,7 @@ class CertificateRecord:
     key_id: str | None = None
     revocation: Revocation | None = None
     renewal_of: SerialNumber | None = None
+    crl_partition: int | None = None
     row_id: int = field(default=0, compare=False)
 
     def status(self, now: dt.datetime) -> CertificateStatus:

@@ -19,6 +19,7 @@ class KeyPurpose(StrEnum):
     """Why a key exists: a CA's signing key, or an end entity's key generated for it."""
 
     CA = "ca"
+    OCSP = "ocsp"  # a delegated OCSP responder's signing key: never exported
     END_ENTITY = "end-entity"
 
 

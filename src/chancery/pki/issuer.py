@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import datetime as dt
 import threading
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from functools import cached_property
 
 from cryptography import x509
@@ -62,10 +62,20 @@ class Signer:
             return issuer_key_identifier(self.certificate)
         return key_identifier(self.key.public_key())
 
+    def extensions_for(self, crl_partition: int | None) -> tuple[x509.Extension[x509.ExtensionType], ...]:
+        """AKI, CRL distribution point (of the partition, if any) and AIA; only AKI when self-signing."""
+        cache = self._extension_cache
+        extensions = cache.get(crl_partition)
+        if extensions is None:
+            urls = self.urls if self.certificate is not None else None
+            if urls is not None and crl_partition is not None:
+                urls = replace(urls, crl=urls.partition_crl(crl_partition))
+            extensions = cache[crl_partition] = issuer_extensions(self.key_identifier, urls)
+        return extensions
+
     @cached_property
-    def extensions(self) -> tuple[x509.Extension[x509.ExtensionType], ...]:
-        """AKI, CRL distribution point and AIA (only AKI when self-signing)."""
-        return issuer_extensions(self.key_identifier, self.urls if self.certificate is not None else None)
+    def _extension_cache(self) -> dict[int | None, tuple[x509.Extension[x509.ExtensionType], ...]]:
+        return {}
 
     @cached_property
     def validity_window(self) -> tuple[dt.datetime, dt.datetime] | None:
@@ -117,10 +127,19 @@ class CertificateFacts:
     not_after: dt.datetime
     public_key_sha256: str
     profile: str
+    crl_partition: int | None = None
 
 
-def prepare(request: CertificateRequest, signer: Signer, serial: SerialNumber, now: dt.datetime) -> PreparedCertificate:
+def prepare(
+    request: CertificateRequest,
+    signer: Signer,
+    serial: SerialNumber,
+    now: dt.datetime,
+    crl_partition: int | None = None,
+) -> PreparedCertificate:
     """Check ``request`` against its profile, key policy and issuer; build the certificate.
+
+    ``crl_partition`` picks the CRL distribution point of a partitioned CA (RFC 5280 §5.2.5).
 
     Raises :class:`~chancery.errors.BadPublicKey`, :class:`RejectedIdentifier`,
     :class:`Malformed` (validity, path length) or :class:`Conflict` (the issuer
@@ -139,7 +158,7 @@ def prepare(request: CertificateRequest, signer: Signer, serial: SerialNumber, n
         subject_key_identifier=identifiers.key_identifier,
         sans=request.sans,
         subject_is_empty=len(request.subject) == 0,
-        issuer_extensions=signer.extensions,
+        issuer_extensions=signer.extensions_for(crl_partition),
         path_length=path_length,
     )
     # One builder from all fields: the fluent API would copy the builder (and re-check
@@ -161,6 +180,7 @@ def prepare(request: CertificateRequest, signer: Signer, serial: SerialNumber, n
         not_after=not_after,
         public_key_sha256=identifiers.sha256,
         profile=profile.name,
+        crl_partition=crl_partition,
     )
     return PreparedCertificate(builder, signer, facts)
 

@@ -252,3 +252,17 @@ def _public_key_bits(certificate: x509.Certificate) -> bytes:
 
 def _certificate_der(certificate: x509.Certificate) -> bytes:
     return certificate.public_bytes(Encoding.DER)
+
+
+_HASH_OIDS = {name: der.oid(oid) for oid, name in HASHES.items()}
+
+
+def make_cert_id(issuer: x509.Certificate, serial: int, algorithm: str = "sha1") -> bytes:
+    """A CertID the way OpenSSL writes it (hash parameters NULL), for responses signed ahead of any request."""
+    name_hash, key_hash = issuer_hashes(issuer, algorithm)
+    return der.sequence(
+        der.sequence(_HASH_OIDS[algorithm], der.null()),
+        der.octet_string(name_hash),
+        der.octet_string(key_hash),
+        der.integer(serial),
+    )

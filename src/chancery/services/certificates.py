@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 
 from cryptography import x509
@@ -17,9 +18,10 @@ from chancery.domain.revocation import RevocationReason
 from chancery.domain.serials import SerialNumber
 from chancery.errors import AlreadyRevoked, BadRevocationReason, Conflict, Malformed, NotFound
 from chancery.keys.base import KeyStore, Pkcs12Request
+from chancery.pki.crl import removal_entry, revoked_entry
 from chancery.pki.encoding import to_pem, to_pkcs7
 from chancery.services.authorization import require
-from chancery.services.ports import DurableWriter, Transactions, UnitOfWork
+from chancery.services.ports import DurableWriter, RevocationListener, Transactions, UnitOfWork
 
 MIN_PKCS12_PASSWORD = 8
 
@@ -42,11 +44,23 @@ class ExportRequest:
 
 
 class CertificateService:
-    def __init__(self, transactions: Transactions, writer: DurableWriter, keys: KeyStore, clock: Clock) -> None:
+    def __init__(
+        self,
+        transactions: Transactions,
+        writer: DurableWriter,
+        keys: KeyStore,
+        clock: Clock,
+        listeners: Sequence[RevocationListener] = (),
+    ) -> None:
         self._tx = transactions
         self._writer = writer
         self._keys = keys
         self._clock = clock
+        self._listeners = list(listeners)
+
+    def add_listener(self, listener: RevocationListener) -> None:
+        """Hear of every revocation and released hold once it is durable."""
+        self._listeners.append(listener)
 
     def get(self, principal: Principal, ca: str, serial: SerialNumber) -> CertificateRecord:
         require(principal, Permission.CERT_READ, ca)
@@ -94,8 +108,9 @@ class CertificateService:
     def revoke(self, principal: Principal, request: RevokeRequest) -> CertificateRecord:
         """Revoke (RFC 5280 §5.3.1); a held certificate may be revoked for good.
 
-        Raises :class:`AlreadyRevoked` when it already is, :class:`NotFound`
-        for an unknown serial.
+        The CRL entry and a revocation event are written in the same transaction;
+        listeners (the OCSP responder) hear of it once it is durable. Raises
+        :class:`AlreadyRevoked` when it already is, :class:`NotFound` for an unknown serial.
         """
         require(principal, Permission.CERT_REVOKE, request.ca)
         if request.reason is RevocationReason.removeFromCRL:
@@ -104,6 +119,7 @@ class CertificateService:
         if request.invalidity_date is not None and request.invalidity_date > now:
             raise Malformed("the invalidity date cannot be in the future")
         revocation = Revocation(revoked_at=now, reason=request.reason, invalidity_date=request.invalidity_date)
+        entry = revoked_entry(request.serial.value, now, request.reason, request.invalidity_date)
 
         def revoke(uow: UnitOfWork) -> CertificateRecord:
             record = uow.certificates.get(request.ca, request.serial)
@@ -111,16 +127,20 @@ class CertificateService:
                 raise NotFound(f"no certificate {request.serial} issued by CA {request.ca!r}")
             if record.state is CertificateState.RESERVED:
                 raise Conflict(f"serial {request.serial} was reserved but never issued")
-            if not uow.certificates.revoke(request.ca, request.serial, revocation):
+            if not uow.certificates.revoke(request.ca, request.serial, revocation, entry):
                 held = record.revocation is not None and record.revocation.reason.is_hold
                 raise AlreadyRevoked(f"certificate {request.serial} is already {'on hold' if held else 'revoked'}")
+            uow.revocation_events.add_many([_event(request.ca, request.serial, entry, now)])
             return replace(record, state=CertificateState.REVOKED, revocation=revocation)
 
-        return self._writer.run(revoke)
+        record = self._writer.run(revoke)
+        self._notify(request.ca, [request.serial.hex])
+        return record
 
     def release_hold(self, principal: Principal, ca: str, serial: SerialNumber) -> CertificateRecord:
-        """Take a certificate off hold (it becomes valid again; RFC 5280 §5.3.1 removeFromCRL)."""
+        """Take a certificate off hold (valid again; delta CRLs say removeFromCRL, RFC 5280 §5.3.1)."""
         require(principal, Permission.CERT_REVOKE, ca)
+        now = self._clock.now()
 
         def release(uow: UnitOfWork) -> CertificateRecord:
             record = uow.certificates.get(ca, serial)
@@ -128,9 +148,16 @@ class CertificateService:
                 raise NotFound(f"no certificate {serial} issued by CA {ca!r}")
             if not uow.certificates.release_hold(ca, serial):
                 raise Conflict(f"certificate {serial} is not on hold")
+            uow.revocation_events.add_many([_event(ca, serial, removal_entry(serial.value, now), now)])
             return replace(record, state=CertificateState.ISSUED, revocation=None)
 
-        return self._writer.run(release)
+        record = self._writer.run(release)
+        self._notify(ca, [serial.hex])
+        return record
+
+    def _notify(self, ca: str, serials: list[str]) -> None:
+        for listener in self._listeners:
+            listener.revocations_changed(ca, serials)
 
     def _pkcs12(
         self,
@@ -160,3 +187,7 @@ class CertificateService:
                     raise NotFound(f"no CA named {ca!r}")
                 raise NotFound(f"no certificate {serial} issued by CA {ca!r}")
         return record
+
+
+def _event(ca: str, serial: SerialNumber, entry: bytes, at: dt.datetime) -> dict[str, object]:
+    return {"ca_name": ca, "serial": serial.hex, "crl_entry": entry, "occurred_at": at}

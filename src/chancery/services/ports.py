@@ -3,18 +3,26 @@
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Iterator
 from concurrent.futures import Future
 from contextlib import AbstractContextManager
-from typing import Protocol, TypeVar
+from typing import Any, Protocol, TypeVar
 
-from chancery.domain.queries import CertificateFilter, Page, PageRequest
+from chancery.domain.queries import CertificateFilter, Page, PageRequest, RevocationFilter
 from chancery.domain.records import (
     ApiTokenRecord,
     CertificateAuthorityRecord,
     CertificateRecord,
     Revocation,
     TrustAnchorRecord,
+)
+from chancery.domain.revocation_records import (
+    CrlRecord,
+    CrlScope,
+    OcspResponseRecord,
+    ResponderRecord,
+    RevocationEvent,
+    RevocationSettings,
 )
 from chancery.domain.serials import SerialNumber
 
@@ -40,8 +48,11 @@ class CertificateRepository(CertificateReader, Protocol):
     def reserve_many(self, records: list[CertificateRecord]) -> None: ...
     def mark_issued(self, ca_name: str, serial: SerialNumber, der: bytes) -> None: ...
     def mark_issued_many(self, items: list[tuple[str, SerialNumber, bytes]]) -> None: ...
-    def revoke(self, ca_name: str, serial: SerialNumber, revocation: Revocation) -> bool: ...
+    def revoke(self, ca_name: str, serial: SerialNumber, revocation: Revocation, crl_entry: bytes) -> bool: ...
+    def revoke_many(self, ca_name: str, items: list[tuple[SerialNumber, bytes]], revocation: Revocation) -> int: ...
     def release_hold(self, ca_name: str, serial: SerialNumber) -> bool: ...
+    def revocable(self, query: RevocationFilter, now: dt.datetime) -> list[tuple[SerialNumber, int | None]]: ...
+    def crl_entries(self, ca_name: str, partition: int | None, expired_since: dt.datetime) -> Iterator[bytes]: ...
 
 
 class TokenRepository(Protocol):
@@ -56,11 +67,47 @@ class TrustAnchorRepository(Protocol):
     def list(self) -> tuple[TrustAnchorRecord, ...]: ...
 
 
+class RevocationSettingsRepository(Protocol):
+    def get(self, ca_name: str) -> RevocationSettings | None: ...
+    def put(self, settings: RevocationSettings) -> None: ...
+
+
+class RevocationEventRepository(Protocol):
+    def add_many(self, events: list[dict[str, Any]]) -> None: ...
+    def latest_id(self, ca_name: str | None = None) -> int: ...
+    def since(self, after_id: int, ca_name: str | None = None, limit: int = 100_000) -> list[RevocationEvent]: ...
+
+
+class CrlRepository(Protocol):
+    def add(self, record: CrlRecord) -> None: ...
+    def latest(self, ca_name: str, scope: CrlScope, partition: int = -1) -> CrlRecord | None: ...
+    def highest_number(self, ca_name: str) -> int: ...
+    def prune(self, ca_name: str, keep: int = 10) -> None: ...
+
+
+class OcspResponseRepository(Protocol):
+    def get(self, ca_name: str, serial: str, hash_algorithm: str) -> OcspResponseRecord | None: ...
+    def for_serial(self, ca_name: str, serial: str) -> list[OcspResponseRecord]: ...
+    def put_many(self, records: list[OcspResponseRecord]) -> None: ...
+    def delete_for(self, ca_name: str, serials: list[str]) -> None: ...
+    def stale(self, before: dt.datetime, limit: int) -> list[OcspResponseRecord]: ...
+
+
+class ResponderRepository(Protocol):
+    def current(self, ca_name: str) -> ResponderRecord | None: ...
+    def add(self, record: ResponderRecord) -> None: ...
+
+
 class UnitOfWork(Protocol):
     authorities: AuthorityRepository
     certificates: CertificateRepository
     tokens: TokenRepository
     trust_anchors: TrustAnchorRepository
+    revocation_settings: RevocationSettingsRepository
+    revocation_events: RevocationEventRepository
+    crls: CrlRepository
+    ocsp_responses: OcspResponseRepository
+    ocsp_responders: ResponderRepository
 
 
 class Transactions(Protocol):
@@ -82,3 +129,19 @@ class DurableWriter(Protocol):
     def submit_async(self, work: Callable[[UnitOfWork], T]) -> Awaitable[T]:
         """:meth:`submit` from the event loop."""
         ...
+
+
+class RevocationListener(Protocol):
+    """Told, after the commit, which certificates of a CA changed revocation state."""
+
+    def revocations_changed(self, ca_name: str, serials: list[str]) -> None: ...
+
+
+class ClusterLock(Protocol):
+    """Work that must run once per cluster (CRL generation, pre-signing) takes this lock.
+
+    ``hold(name)`` yields True when this node has the lock (and keeps it for the
+    block), False when another node holds it.
+    """
+
+    def hold(self, name: str) -> AbstractContextManager[bool]: ...

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Iterator
 from typing import Any
 
 from sqlalchemy import and_, bindparam, insert, or_, select, update
@@ -11,12 +12,13 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.sql.elements import ColumnElement
 
 from chancery.domain.names import CAName
-from chancery.domain.queries import CertificateFilter, Page, PageRequest, encode_cursor
+from chancery.domain.queries import CertificateFilter, Page, PageRequest, RevocationFilter, encode_cursor
 from chancery.domain.records import CertificateRecord, CertificateState, CertificateStatus, Revocation
 from chancery.domain.revocation import RevocationReason
 from chancery.domain.serials import SerialNumber
 from chancery.errors import Conflict, InternalError
 from chancery.store.fast_statements import FastStatement, FastStatements
+from chancery.store.revocation import iterate_column
 from chancery.store.tables import certificates as t
 
 _HOLD = RevocationReason.certificateHold.value
@@ -83,26 +85,23 @@ class CertificateRepository:
         next_cursor = encode_cursor(items[-1].row_id) if len(rows) > page.limit else None
         return Page(items=items, next_cursor=next_cursor)
 
-    def revoke(self, ca_name: str, serial: SerialNumber, revocation: Revocation) -> bool:
+    def revoke(self, ca_name: str, serial: SerialNumber, revocation: Revocation, crl_entry: bytes) -> bool:
         """Revoke an issued certificate, or turn a hold into a final revocation.
 
-        Returns ``False`` when the certificate is not in a state that allows it
-        (already revoked, or held and asked to be held again).
+        ``crl_entry`` is its revokedCertificates entry, kept for CRLs. Returns
+        ``False`` when the certificate is not in a state that allows it (already
+        revoked, or held and asked to be held again).
         """
-        allowed = t.c.state == CertificateState.ISSUED.value
-        if not revocation.reason.is_hold:
-            allowed = or_(allowed, and_(t.c.state == CertificateState.REVOKED.value, t.c.revocation_reason == _HOLD))
-        result = self._conn.execute(
-            update(t)
-            .where(t.c.ca_name == ca_name, t.c.serial == serial.hex, allowed)
-            .values(
-                state=CertificateState.REVOKED.value,
-                revoked_at=revocation.revoked_at,
-                revocation_reason=revocation.reason.value,
-                invalidity_date=revocation.invalidity_date,
-            )
-        )
-        return result.rowcount == 1
+        params = {**_revocation_params(revocation), "ca": ca_name, "sn": serial.hex, "entry": crl_entry}
+        statement = _REVOKE_FROM_ISSUED if revocation.reason.is_hold else _REVOKE_FROM_ISSUED_OR_HOLD
+        return self._conn.execute(statement, params).rowcount == 1
+
+    def revoke_many(self, ca_name: str, items: list[tuple[SerialNumber, bytes]], revocation: Revocation) -> int:
+        """Revoke several (serial, crl_entry) at once; returns how many changed state."""
+        base = {**_revocation_params(revocation), "ca": ca_name}
+        params = [{**base, "sn": serial.hex, "entry": entry} for serial, entry in items]
+        statement = _REVOKE_FROM_ISSUED if revocation.reason.is_hold else _REVOKE_FROM_ISSUED_OR_HOLD
+        return int(self._conn.execute(statement, params).rowcount) if params else 0
 
     def release_hold(self, ca_name: str, serial: SerialNumber) -> bool:
         """Lift a certificateHold (RFC 5280 §5.3.1); ``False`` if the certificate is not on hold."""
@@ -114,9 +113,83 @@ class CertificateRepository:
                 t.c.state == CertificateState.REVOKED.value,
                 t.c.revocation_reason == _HOLD,
             )
-            .values(state=CertificateState.ISSUED.value, revoked_at=None, revocation_reason=None, invalidity_date=None)
+            .values(
+                state=CertificateState.ISSUED.value,
+                revoked_at=None,
+                revocation_reason=None,
+                invalidity_date=None,
+                crl_entry=None,
+            )
         )
         return result.rowcount == 1
+
+    def revocable(self, query: RevocationFilter, now: dt.datetime) -> list[tuple[SerialNumber, int | None]]:
+        """(serial, CRL partition) of the valid or held certificates ``query`` matches."""
+        conditions = [
+            t.c.ca_name == query.ca_name,
+            t.c.not_after > now,
+            or_(
+                t.c.state == CertificateState.ISSUED.value,
+                and_(t.c.state == CertificateState.REVOKED.value, t.c.revocation_reason == _HOLD),
+            ),
+        ]
+        if query.profile is not None:
+            conditions.append(t.c.profile == query.profile)
+        if query.issued_after is not None:
+            conditions.append(t.c.created_at >= query.issued_after)
+        if query.issued_before is not None:
+            conditions.append(t.c.created_at < query.issued_before)
+        if query.public_key_sha256 is not None:
+            conditions.append(t.c.public_key_sha256 == query.public_key_sha256)
+        rows = self._conn.execute(select(t.c.serial, t.c.crl_partition).where(and_(*conditions)).order_by(t.c.id))
+        return [(SerialNumber(int(serial, 16)), partition) for serial, partition in rows]
+
+    def crl_entries(self, ca_name: str, partition: int | None, expired_since: dt.datetime) -> Iterator[bytes]:
+        """The revokedCertificates entries of a CA (one partition of it, or all), streamed.
+
+        Certificates that expired before ``expired_since`` are left out: they have
+        been on a CRL issued after their expiry (RFC 5280 §3.3).
+        """
+        statement = select(t.c.crl_entry).where(
+            t.c.ca_name == ca_name, t.c.state == CertificateState.REVOKED.value, t.c.not_after >= expired_since
+        )
+        if partition is not None:
+            statement = statement.where(t.c.crl_partition == partition)
+        return iterate_column(self._conn, statement)
+
+
+_REVOKE_VALUES = {
+    "state": CertificateState.REVOKED.value,
+    "revoked_at": bindparam("revoked_at"),
+    "revocation_reason": bindparam("reason"),
+    "invalidity_date": bindparam("invalidity_date"),
+    "crl_entry": bindparam("entry"),
+}
+_REVOKE_FROM_ISSUED = (
+    update(t)
+    .where(t.c.ca_name == bindparam("ca"), t.c.serial == bindparam("sn"), t.c.state == CertificateState.ISSUED.value)
+    .values(**_REVOKE_VALUES)
+)
+_REVOKE_FROM_ISSUED_OR_HOLD = (
+    update(t)
+    .where(
+        t.c.ca_name == bindparam("ca"),
+        t.c.serial == bindparam("sn"),
+        or_(
+            t.c.state == CertificateState.ISSUED.value,
+            and_(t.c.state == CertificateState.REVOKED.value, t.c.revocation_reason == _HOLD),
+        ),
+    )
+    .values(**_REVOKE_VALUES)
+)
+
+
+def _revocation_params(revocation: Revocation) -> dict[str, Any]:
+    return {
+        "revoked_at": revocation.revoked_at,
+        "reason": revocation.reason.value,
+        "invalidity_date": revocation.invalidity_date,
+    }
 
 
 def _conditions(query: CertificateFilter, now: dt.datetime) -> list[ColumnElement[bool]]:
@@ -169,6 +242,8 @@ def _to_row(record: CertificateRecord) -> dict[str, Any]:
         "revocation_reason": revocation.reason.value if revocation else None,
         "invalidity_date": revocation.invalidity_date if revocation else None,
         "renewal_of": record.renewal_of.hex if record.renewal_of else None,
+        "crl_entry": None,
+        "crl_partition": record.crl_partition,
     }
 
 
@@ -195,5 +270,6 @@ def _from_row(row: Any) -> CertificateRecord:
         key_id=row["key_id"],
         revocation=revocation,
         renewal_of=SerialNumber(int(row["renewal_of"], 16)) if row["renewal_of"] else None,
+        crl_partition=row["crl_partition"],
         row_id=row["id"],
     )

@@ -94,6 +94,8 @@ certificates = Table(
     Column("revocation_reason", Integer, nullable=True),
     Column("invalidity_date", UTCDateTime, nullable=True),
     Column("renewal_of", String(40), nullable=True),
+    Column("crl_entry", LargeBinary, nullable=True),  # revokedCertificates entry, while revoked
+    Column("crl_partition", Integer, nullable=True),  # the CRL distribution point it names
     # DESIGN.md invariant 2: serials are unique per issuer, enforced here.
     UniqueConstraint("ca_name", "serial"),
     Index("ix_certificates_ca_name_state", "ca_name", "state"),
@@ -137,4 +139,68 @@ keystore_checks = Table(
     metadata,
     Column("id", Integer, primary_key=True),
     Column("check_blob", Text, nullable=False),
+)
+
+revocation_settings = Table(
+    "revocation_settings",
+    metadata,
+    Column("ca_name", String(64), ForeignKey("authorities.name"), primary_key=True),
+    Column("crl_validity", Integer, nullable=False),
+    Column("delta_validity", Integer, nullable=False),
+    Column("partitions", Integer, nullable=False),
+    Column("ocsp_validity", Integer, nullable=False),
+    Column("ocsp_signing", String(16), nullable=False),
+)
+
+revocation_events = Table(
+    "revocation_events",
+    metadata,
+    Column("id", RowId, primary_key=True, autoincrement=True),
+    Column("ca_name", String(64), ForeignKey("authorities.name"), nullable=False),
+    Column("serial", String(40), nullable=False),
+    Column("crl_entry", LargeBinary, nullable=False),
+    Column("occurred_at", UTCDateTime, nullable=False),
+    Index("ix_revocation_events_ca_name_id", "ca_name", "id"),
+)
+
+crls = Table(
+    "crls",
+    metadata,
+    Column("id", RowId, primary_key=True, autoincrement=True),
+    Column("ca_name", String(64), ForeignKey("authorities.name"), nullable=False),
+    Column("scope", String(16), nullable=False),
+    Column("partition", Integer, nullable=False),
+    Column("crl_number", BigInteger, nullable=False),
+    Column("this_update", UTCDateTime, nullable=False),
+    Column("next_update", UTCDateTime, nullable=False),
+    Column("der", LargeBinary, nullable=False),
+    Column("last_event_id", BigInteger, nullable=False),
+    Column("base_crl_number", BigInteger, nullable=True),
+    UniqueConstraint("ca_name", "crl_number", "scope", "partition"),
+    Index("ix_crls_ca_name_scope_partition_id", "ca_name", "scope", "partition", "id"),
+)
+
+ocsp_responses = Table(
+    "ocsp_responses",
+    metadata,
+    Column("ca_name", String(64), ForeignKey("authorities.name"), primary_key=True),
+    Column("serial", String(40), primary_key=True),
+    Column("hash_algorithm", String(16), primary_key=True),
+    Column("cert_id", LargeBinary, nullable=False),
+    Column("der", LargeBinary, nullable=False),
+    Column("this_update", UTCDateTime, nullable=False),
+    Column("next_update", UTCDateTime, nullable=False),
+    Index("ix_ocsp_responses_next_update", "next_update"),
+)
+
+ocsp_responders = Table(
+    "ocsp_responders",
+    metadata,
+    Column("id", RowId, primary_key=True, autoincrement=True),
+    Column("ca_name", String(64), ForeignKey("authorities.name"), nullable=False),
+    Column("key_id", String(80), nullable=False),
+    Column("certificate", LargeBinary, nullable=False),
+    Column("not_after", UTCDateTime, nullable=False),
+    Column("created_at", UTCDateTime, nullable=False),
+    Index("ix_ocsp_responders_ca_name_id", "ca_name", "id"),
 )

@@ -6,6 +6,13 @@ from sqlalchemy.engine import Connection
 
 from chancery.store.authorities import AuthorityRepository
 from chancery.store.certificates import CertificateRepository
+from chancery.store.ocsp_responses import OcspResponseRepository
+from chancery.store.revocation import (
+    CrlRepository,
+    ResponderRepository,
+    RevocationEventRepository,
+    RevocationSettingsRepository,
+)
 from chancery.store.tokens import TokenRepository
 from chancery.store.trust_anchors import TrustAnchorRepository
 
@@ -19,3 +26,8 @@ class UnitOfWork:
         self.certificates = CertificateRepository(conn)
         self.tokens = TokenRepository(conn)
         self.trust_anchors = TrustAnchorRepository(conn)
+        self.revocation_settings = RevocationSettingsRepository(conn)
+        self.revocation_events = RevocationEventRepository(conn)
+        self.crls = CrlRepository(conn)
+        self.ocsp_responses = OcspResponseRepository(conn)
+        self.ocsp_responders = ResponderRepository(conn)

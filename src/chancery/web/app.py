@@ -11,14 +11,19 @@ from fastapi import APIRouter, FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.types import Receive, Scope, Send
 
 from chancery import __version__
 from chancery.errors import CAError
-from chancery.protocols import aia
+from chancery.protocols import aia, crl
+from chancery.protocols.ocsp import PREFIX as OCSP_PREFIX
+from chancery.protocols.ocsp import OcspEndpoint
 from chancery.protocols.rest import problems
 from chancery.protocols.rest.deps import RestServices
 from chancery.protocols.rest.routes import cas, certificates
 from chancery.services.health import HealthService
+from chancery.services.revocation.crls import CrlPublisher
+from chancery.services.revocation.ocsp import OcspService
 from chancery.web.limits import BodySizeLimit
 
 log = logging.getLogger(__name__)
@@ -27,15 +32,39 @@ API_PREFIX = "/api/v1"
 
 class WebServices(RestServices, Protocol):
     health: HealthService
+    crls: CrlPublisher
+    ocsp: OcspService
+
+
+class ChanceryApp:
+    """The ASGI application: OCSP answered first by its own bare endpoint, everything else by FastAPI."""
+
+    def __init__(self, api: FastAPI, ocsp_endpoint: OcspEndpoint) -> None:
+        self.fastapi = api
+        self._ocsp = ocsp_endpoint
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "http":
+            path = scope["path"]
+            if path == OCSP_PREFIX or path.startswith(OCSP_PREFIX + "/"):
+                await self._ocsp(scope, receive, send)
+                return
+        await self.fastapi(scope, receive, send)
 
 
 def create_app(
-    services: WebServices, *, max_body_bytes: int = 1024 * 1024, on_shutdown: Callable[[], None] | None = None
-) -> FastAPI:
-    """Build the application around already-wired services; ``on_shutdown`` runs when the server stops."""
+    services: WebServices,
+    *,
+    max_body_bytes: int = 1024 * 1024,
+    on_startup: Callable[[], None] | None = None,
+    on_shutdown: Callable[[], None] | None = None,
+) -> ChanceryApp:
+    """Build the application around already-wired services; the hooks run when the server starts and stops."""
 
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
+        if on_startup is not None:
+            on_startup()
         yield
         if on_shutdown is not None:
             on_shutdown()
@@ -56,6 +85,7 @@ def create_app(
     api.include_router(certificates.router)
     app.include_router(api)
     app.include_router(aia.router)
+    app.include_router(crl.router)
     app.router.routes[:0] = certificates.hot_routes(API_PREFIX)
 
     @app.get("/health", tags=["health"])
@@ -69,4 +99,4 @@ def create_app(
     app.add_exception_handler(StarletteHTTPException, problems.on_http_error)
     app.add_exception_handler(Exception, problems.on_unexpected)
     app.add_middleware(BodySizeLimit, max_bytes=max_body_bytes, on_too_large=problems.ca_error_response)
-    return app
+    return ChanceryApp(app, OcspEndpoint(services.ocsp, services.clock))

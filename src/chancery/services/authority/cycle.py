@@ -85,13 +85,15 @@ class IssuanceCycle:
 
     def _steps_for(self, ca_name: str, request: CertificateRequest, provenance: Provenance) -> Steps[Issued]:
         ca = self._signers.get(ca_name)
-        issuer = _IssuingCA(ca.record.name, ca.signer, ca.chain_with_self, ca.chain_pem)
+        issuer = _IssuingCA(ca.record.name, ca.signer, ca.chain_with_self, ca.chain_pem, ca.crl_partitions)
         return self._steps(issuer, request, provenance)
 
     def _steps(self, issuer: _IssuingCA, request: CertificateRequest, provenance: Provenance) -> Steps[Issued]:
         now = self._clock.now()
         for attempt in range(_SERIAL_ATTEMPTS):
-            prepared = prepare(request, issuer.signer, self._serials(), now)
+            serial = self._serials()
+            partition = serial.value % issuer.crl_partitions if issuer.crl_partitions else None
+            prepared = prepare(request, issuer.signer, serial, now, crl_partition=partition)
             record = _reservation(issuer.name, prepared, provenance, now)
             try:
                 yield _Reserve(record)
@@ -114,6 +116,7 @@ class _IssuingCA:
     signer: Signer
     chain: tuple[x509.Certificate, ...] = ()
     chain_pem: tuple[str, ...] = ()
+    crl_partitions: int = 0
 
 
 @dataclass(frozen=True)
@@ -167,4 +170,5 @@ def _reservation(
         created_at=now,
         key_id=provenance.key_id,
         renewal_of=provenance.renewal_of,
+        crl_partition=facts.crl_partition,
     )

@@ -26,6 +26,7 @@ class ActiveCA:
     certificate: x509.Certificate
     chain: tuple[x509.Certificate, ...]
     signer: Signer
+    crl_partitions: int = 0
 
     @cached_property
     def chain_with_self(self) -> tuple[x509.Certificate, ...]:
@@ -58,12 +59,13 @@ class SignerDirectory:
             return hit[1]
         with self._tx.read() as uow:
             record = uow.authorities.get(name)
-        active = self.activate(record, name)
+            settings = uow.revocation_settings.get(name)
+        active = self.activate(record, name, settings.partitions if settings else 0)
         with self._lock:
             self._cache[name] = (now + self._ttl, active)
         return active
 
-    def activate(self, record: CertificateAuthorityRecord | None, name: str) -> ActiveCA:
+    def activate(self, record: CertificateAuthorityRecord | None, name: str, crl_partitions: int = 0) -> ActiveCA:
         """Build the signer of ``record`` (checking that it may sign)."""
         if record is None:
             raise NotFound(f"no CA named {name!r}")
@@ -82,7 +84,9 @@ class SignerDirectory:
             urls=record.urls,
             remaining_path_length=remaining_path_length(certificate, chain),
         )
-        return ActiveCA(record=record, certificate=certificate, chain=chain, signer=signer)
+        return ActiveCA(
+            record=record, certificate=certificate, chain=chain, signer=signer, crl_partitions=crl_partitions
+        )
 
     def forget(self, name: str) -> None:
         with self._lock:

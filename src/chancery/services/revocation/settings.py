@@ -1,0 +1,48 @@
+"""How each CA publishes revocation information."""
+
+from __future__ import annotations
+
+from chancery.domain.permissions import Permission
+from chancery.domain.principals import Principal
+from chancery.domain.revocation_records import RevocationSettings
+from chancery.errors import Conflict, NotFound
+from chancery.services.authority.signers import SignerDirectory
+from chancery.services.authorization import require
+from chancery.services.ports import DurableWriter, Transactions, UnitOfWork
+
+
+class RevocationSettingsService:
+    def __init__(self, transactions: Transactions, writer: DurableWriter, signers: SignerDirectory) -> None:
+        self._tx = transactions
+        self._writer = writer
+        self._signers = signers
+
+    def get(self, principal: Principal, ca: str) -> RevocationSettings:
+        require(principal, Permission.CA_READ, ca)
+        return self.effective(ca)
+
+    def effective(self, ca: str) -> RevocationSettings:
+        """The CA's settings, or the defaults when none were set."""
+        with self._tx.read() as uow:
+            if uow.authorities.get(ca) is None:
+                raise NotFound(f"no CA named {ca!r}")
+            return uow.revocation_settings.get(ca) or RevocationSettings(ca_name=ca)
+
+    def configure(self, principal: Principal, settings: RevocationSettings) -> RevocationSettings:
+        """Store new settings. Partitions can grow but never shrink: certificates already
+        name their partition's distribution point, which must keep being published."""
+        require(principal, Permission.CA_MANAGE, settings.ca_name)
+
+        def put(uow: UnitOfWork) -> None:
+            if uow.authorities.get(settings.ca_name) is None:
+                raise NotFound(f"no CA named {settings.ca_name!r}")
+            current = uow.revocation_settings.get(settings.ca_name)
+            if current is not None and settings.partitions < current.partitions:
+                raise Conflict(
+                    f"CA {settings.ca_name!r} publishes {current.partitions} CRL partitions; they cannot be reduced"
+                )
+            uow.revocation_settings.put(settings)
+
+        self._writer.run(put)
+        self._signers.forget(settings.ca_name)  # new certificates pick their partition from these
+        return settings
