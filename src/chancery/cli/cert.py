@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 from rich.table import Table
 
 from chancery.cli.bulk import issue_directory
@@ -15,7 +16,7 @@ from chancery.cli.session import application, console, operator, read_input, rea
 from chancery.domain.exports import ExportFormat
 from chancery.domain.keytypes import KeyType
 from chancery.domain.names import CAName
-from chancery.domain.queries import MAX_PAGE_SIZE, CertificateFilter, PageRequest
+from chancery.domain.queries import MAX_PAGE_SIZE, CertificateFilter, PageRequest, RevocationFilter
 from chancery.domain.records import CertificateRecord, CertificateStatus
 from chancery.domain.revocation import RevocationReason
 from chancery.domain.serials import SerialNumber
@@ -125,6 +126,50 @@ def revoke(
     with application() as chancery:
         record = chancery.certificates.revoke(operator(), request)
         console.print(f"Revoked {record.serial.hex} ({request.reason.name})")
+
+
+@app.command("revoke-bulk")
+def revoke_bulk(
+    ca: CaOption,
+    reason: Annotated[str, typer.Option(help="RFC 5280 reason for all of them.")] = "unspecified",
+    profile: Annotated[str | None, typer.Option(help="Only certificates of this profile.")] = None,
+    issued_after: Annotated[str | None, typer.Option(help="Only issued at or after (ISO 8601).")] = None,
+    issued_before: Annotated[str | None, typer.Option(help="Only issued before (ISO 8601).")] = None,
+    key_sha256: Annotated[str | None, typer.Option(help="Only those with this key (SHA-256 of its SPKI, hex).")] = None,
+    dry_run: Annotated[bool, typer.Option("--dry-run", help="Only count what would be revoked.")] = False,
+    yes: Annotated[bool, typer.Option("--yes", help="Do not ask for confirmation.")] = False,
+) -> None:
+    """Revoke every valid (or held) certificate of a CA that matches, with a progress bar.
+
+    Example: chancery cert revoke-bulk --ca issuing --profile tls-client --issued-before 2026-06-01 --reason superseded --dry-run
+    """
+    query = RevocationFilter(
+        ca_name=CAName(ca),
+        profile=profile,
+        issued_after=_instant(issued_after),
+        issued_before=_instant(issued_before),
+        public_key_sha256=key_sha256.lower() if key_sha256 else None,
+    )
+    revocation_reason = RevocationReason.parse(reason)
+    with application() as chancery:
+        counted = chancery.bulk_revocation.revoke(operator(), query, revocation_reason, dry_run=True)
+        if dry_run or counted.matched == 0:
+            console.print(f"{counted.matched} certificate(s) of {ca} match")
+            return
+        if not yes and not typer.confirm(
+            f"Revoke {counted.matched} certificate(s) of {ca} ({revocation_reason.name})?"
+        ):
+            raise typer.Exit(code=1)
+        columns = (TextColumn("Revoking"), BarColumn(), MofNCompleteColumn(), TimeRemainingColumn())
+        with Progress(*columns, console=console) as bar:
+            task = bar.add_task("revoke", total=counted.matched)
+            result = chancery.bulk_revocation.revoke(
+                operator(),
+                query,
+                revocation_reason,
+                progress=lambda done, total: bar.update(task, completed=done, total=total),
+            )
+        console.print(f"{result.revoked} certificate(s) of {ca} revoked ({revocation_reason.name})")
 
 
 @app.command("release-hold")

@@ -20,7 +20,7 @@ from chancery.protocols.ocsp import PREFIX as OCSP_PREFIX
 from chancery.protocols.ocsp import OcspEndpoint
 from chancery.protocols.rest import problems
 from chancery.protocols.rest.deps import RestServices
-from chancery.protocols.rest.routes import cas, certificates
+from chancery.protocols.rest.routes import cas, certificates, revocation
 from chancery.services.health import HealthService
 from chancery.services.revocation.crls import CrlPublisher
 from chancery.services.revocation.ocsp import OcspService
@@ -83,6 +83,7 @@ def create_app(
     api = APIRouter(prefix=API_PREFIX)
     api.include_router(cas.router)
     api.include_router(certificates.router)
+    api.include_router(revocation.router)
     app.include_router(api)
     app.include_router(aia.router)
     app.include_router(crl.router)

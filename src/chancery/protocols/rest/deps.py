@@ -13,6 +13,9 @@ from chancery.errors import Unauthorized
 from chancery.services.authority.hierarchy import HierarchyService
 from chancery.services.authority.issuance import IssuanceService
 from chancery.services.certificates import CertificateService
+from chancery.services.revocation.bulk import BulkRevocation
+from chancery.services.revocation.crls import CrlPublisher
+from chancery.services.revocation.settings import RevocationSettingsService
 from chancery.services.tokens import TokenService
 
 
@@ -24,6 +27,9 @@ class RestServices(Protocol):
     issuance: IssuanceService
     certificates: CertificateService
     tokens: TokenService
+    bulk_revocation: BulkRevocation
+    crls: CrlPublisher
+    revocation_settings: RevocationSettingsService
 
 
 async def get_services(request: Request) -> RestServices:

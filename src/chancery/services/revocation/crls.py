@@ -11,6 +11,7 @@ least the current time in microseconds, so it keeps increasing after a restore.
 from __future__ import annotations
 
 import datetime as dt
+import time
 from dataclasses import dataclass
 
 from chancery.clock import Clock
@@ -52,6 +53,7 @@ class CrlPublisher:
         self._settings = settings
         self._lock = lock
         self._clock = clock
+        self._costs: dict[tuple[str, CrlScope], float] = {}  # seconds the last making took, per CA and kind
 
     # -- on demand ------------------------------------------------------------------------
 
@@ -64,24 +66,41 @@ class CrlPublisher:
         return published
 
     def current(self, ca: str, scope: CrlScope, partition: int = -1) -> CrlRecord:
-        """The newest CRL of a scope, made first if there is none or it has expired (public: no principal)."""
+        """The CRL of a scope to serve now (public: no principal).
+
+        Made first when there is none or it has expired, and made again when
+        revocations happened since it was made, unless it is younger than ten
+        times what making it costs: a small CA's CRLs are always current, a
+        million-entry CRL is remade at most every few tens of seconds however
+        often it is fetched (a delta CRL carries the news meanwhile).
+        """
         settings = self._settings.effective(ca)
         if scope is CrlScope.PARTITION and not 0 <= partition < settings.partitions:
             raise NotFound(f"CA {ca!r} has no CRL partition {partition}")
         record = self._latest(ca, scope, partition)
-        if record is None or record.next_update <= self._clock.now():
-            self._publish_all(ca)
-            record = self._latest(ca, scope, partition)
+        if record is None or record.next_update <= self._clock.now() or self._outdated(ca, scope, record):
+            if scope is CrlScope.DELTA and record is not None and record.next_update > self._clock.now():
+                self._publish_delta(ca)
+            else:
+                self._publish_all(ca)
+            record = self._latest(ca, scope, partition) or record
             if record is None:
                 raise RateLimited("the CRL is being published; try again in a moment", retry_after=2)
         return record
+
+    def _outdated(self, ca: str, scope: CrlScope, record: CrlRecord) -> bool:
+        with self._tx.read() as uow:
+            newest_event = uow.revocation_events.latest_id(ca)
+        if newest_event <= record.last_event_id:
+            return False
+        cost = self._costs.get((ca, CrlScope.DELTA if scope is CrlScope.DELTA else CrlScope.FULL), 0.0)
+        return (self._clock.now() - record.this_update).total_seconds() >= 10 * cost
 
     # -- on schedule ----------------------------------------------------------------------
 
     def refresh(self, ca: str) -> None:
         """Publish what is due: a new full CRL after half its validity, a delta when revocations
         happened since the last one or after half its validity."""
-        settings = self._settings.effective(ca)
         now = self._clock.now()
         full = self._latest(ca, CrlScope.FULL)
         if full is None or _half_gone(full, now):
@@ -91,10 +110,15 @@ class CrlPublisher:
         with self._tx.read() as uow:
             newest_event = uow.revocation_events.latest_id(ca)
         if delta is None or delta.last_event_id < newest_event or _half_gone(delta, now):
-            with self._lock.hold(f"crl:{ca}") as mine:
-                if mine:
-                    active = self._signers.get(ca)
-                    self._store([self._make_delta(active, settings, full)])
+            self._publish_delta(ca)
+
+    def _publish_delta(self, ca: str) -> None:
+        with self._lock.hold(f"crl:{ca}") as mine:
+            full = self._latest(ca, CrlScope.FULL)
+            if mine and full is not None:
+                started = time.monotonic()
+                self._store([self._make_delta(self._signers.get(ca), self._settings.effective(ca), full)])
+                self._costs[(ca, CrlScope.DELTA)] = time.monotonic() - started
 
     # -- making ---------------------------------------------------------------------------
 
@@ -102,6 +126,7 @@ class CrlPublisher:
         with self._lock.hold(f"crl:{ca}") as mine:
             if not mine:
                 return None
+            started = time.monotonic()
             active = self._signers.get(ca)
             settings = self._settings.effective(ca)
             now = self._clock.now().replace(microsecond=0)
@@ -111,6 +136,7 @@ class CrlPublisher:
                 self._make_full(active, settings, number + 1 + p, now, partition=p) for p in range(settings.partitions)
             )
             self._store([full, *partitions])
+            self._costs[(ca, CrlScope.FULL)] = time.monotonic() - started
             delta = self._make_delta(active, settings, full)
             self._store([delta])
             return Published(full=full, delta=delta, partitions=partitions)
