@@ -75,6 +75,15 @@ class CertificateRepository:
         row = self._conn.execute(select(t).where(t.c.ca_name == ca_name, t.c.serial == serial.hex)).mappings().first()
         return None if row is None else _from_row(row)
 
+    def revocation_state(self, ca_name: str, serial: SerialNumber) -> tuple[str, int | None] | None:
+        """(state, revocation reason) of a certificate, read under a share lock on PostgreSQL so that
+        a revocation cannot commit between this read and the end of the transaction."""
+        statement = select(t.c.state, t.c.revocation_reason).where(t.c.ca_name == ca_name, t.c.serial == serial.hex)
+        if self._conn.dialect.name == "postgresql":
+            statement = statement.with_for_update(read=True)
+        row = self._conn.execute(statement).first()
+        return None if row is None else (row[0], row[1])
+
     def search(self, query: CertificateFilter, page: PageRequest, now: dt.datetime) -> Page[CertificateRecord]:
         """Certificates matching ``query`` in insertion order, ``page.limit`` at a time."""
         conditions = _conditions(query, now)

@@ -95,6 +95,10 @@ class GroupCommitWriter:
         self._put(_Item(work, loop=loop, awaitable=awaitable))
         return awaitable
 
+    def flush(self) -> None:
+        """Return once everything queued before this call is committed (batches run in order)."""
+        self.run(_nothing)
+
     def close(self) -> None:
         """Finish queued work and stop the thread."""
         with self._start_lock:
@@ -237,6 +241,10 @@ def _execute(uow: UnitOfWork, works: list[Work]) -> list[Any]:
         for index, result in zip(indexes, merged, strict=True):
             results[index] = result
     return results
+
+
+def _nothing(uow: UnitOfWork) -> None:
+    return None
 
 
 def _resolve(items: list[_Item]) -> None:

@@ -46,6 +46,7 @@ from chancery.services.revocation.settings import RevocationSettingsService
 log = logging.getLogger(__name__)
 
 _Key = tuple[str, str, str]  # (CA, serial hex, CertID hash)
+_State = tuple[str, int | None] | None  # (certificate state, revocation reason) a response was signed for
 _ISSUER_RELOAD_SECONDS = 5.0
 _RESIGN_ON_CHANGE_LIMIT = 100  # beyond this (bulk revocation) stored responses are dropped, not re-signed
 
@@ -130,10 +131,10 @@ class OcspService:
                 stored = uow.ocsp_responses.get(*key)
             cached = self._cached(stored) if stored is not None else None
             if cached is None or now >= cached.refresh_after:
-                record = self._sign_stored(ca, cert_id.serial, cert_id.hash_algorithm, cert_id.der)
+                signed = self._sign_stored(ca, cert_id.serial, cert_id.hash_algorithm, cert_id.der)
                 # Stored for the other nodes; the answer does not wait for the commit.
-                self._writer.submit(_PutResponses([record])).add_done_callback(_log_failure)
-                cached = self._cached(record)
+                self._writer.submit(_PutResponses([signed])).add_done_callback(_log_failure)
+                cached = self._cached(signed.record)
         self._remember(request, key, cached)
         return cached.answer
 
@@ -154,12 +155,12 @@ class OcspService:
 
     # -- signing ------------------------------------------------------------------------------
 
-    def _sign_stored(self, ca: str, serial: int, algorithm: str, cert_id: bytes) -> OcspResponseRecord:
+    def _sign_stored(self, ca: str, serial: int, algorithm: str, cert_id: bytes) -> _Signed:
         now = self._clock.now().replace(microsecond=0)
         validity = dt.timedelta(seconds=self._settings.effective(ca).ocsp_validity)
-        single = self._status(ca, cert_id, serial, now, validity)
+        single, state = self._status_and_state(ca, cert_id, serial, now, validity)
         der = self._responders.responder(ca).respond([single], now)
-        return OcspResponseRecord(
+        record = OcspResponseRecord(
             ca_name=ca,
             serial=format(serial, "x"),
             hash_algorithm=algorithm,
@@ -168,20 +169,29 @@ class OcspService:
             this_update=now,
             next_update=now + validity,
         )
+        return _Signed(record, state)
 
     def _status(self, ca: str, cert_id: bytes, serial: int, now: dt.datetime, validity: dt.timedelta) -> SingleResponse:
         """good, revoked (time and reason) or unknown (never issued by this CA), RFC 6960 §2.2."""
+        return self._status_and_state(ca, cert_id, serial, now, validity)[0]
+
+    def _status_and_state(
+        self, ca: str, cert_id: bytes, serial: int, now: dt.datetime, validity: dt.timedelta
+    ) -> tuple[SingleResponse, _State]:
         try:
             number = SerialNumber(serial)
         except ValueError:
-            return SingleResponse(cert_id, CertStatus.UNKNOWN, now, now + validity)
+            return SingleResponse(cert_id, CertStatus.UNKNOWN, now, now + validity), None
         with self._tx.read() as uow:
             record = uow.certificates.get(ca, number)
-        if record is None or record.state is CertificateState.RESERVED:
-            return SingleResponse(cert_id, CertStatus.UNKNOWN, now, now + validity)
+        if record is None:
+            return SingleResponse(cert_id, CertStatus.UNKNOWN, now, now + validity), None
+        state: _State = (record.state.value, record.revocation.reason.value if record.revocation else None)
+        if record.state is CertificateState.RESERVED:
+            return SingleResponse(cert_id, CertStatus.UNKNOWN, now, now + validity), state
         if record.revocation is not None:
             reason = record.revocation.reason
-            return SingleResponse(
+            single = SingleResponse(
                 cert_id,
                 CertStatus.REVOKED,
                 now,
@@ -189,7 +199,8 @@ class OcspService:
                 revoked_at=record.revocation.revoked_at,
                 reason=None if reason is RevocationReason.unspecified else reason,
             )
-        return SingleResponse(cert_id, CertStatus.GOOD, now, now + validity)
+            return single, state
+        return SingleResponse(cert_id, CertStatus.GOOD, now, now + validity), state
 
     # -- keeping fresh --------------------------------------------------------------------------
 
@@ -205,7 +216,8 @@ class OcspService:
         if fresh:
             self._writer.run(_PutResponses(fresh))
             with self._lock:
-                for record in fresh:
+                for signed in fresh:
+                    record = signed.record
                     self._responses[(record.ca_name, record.serial, record.hash_algorithm)] = self._cached(record)
 
     def refresh_stale(self, limit: int = 1000) -> int:
@@ -217,7 +229,7 @@ class OcspService:
         fresh = [self._sign_stored(r.ca_name, int(r.serial, 16), r.hash_algorithm, r.cert_id) for r in due]
         if fresh:
             self._writer.run(_PutResponses(fresh))
-            self._forget_keys([(r.ca_name, r.serial, r.hash_algorithm) for r in fresh])
+            self._forget_keys([(s.record.ca_name, s.record.serial, s.record.hash_algorithm) for s in fresh])
         return len(fresh)
 
     def _follow_events(self) -> None:
@@ -292,11 +304,32 @@ def _log_failure(future: Future[None]) -> None:
 
 
 @dataclass(frozen=True)
+class _Signed:
+    """A response and the certificate state it was signed for."""
+
+    record: OcspResponseRecord
+    state: _State
+
+
+@dataclass(frozen=True)
 class _PutResponses:
-    records: list[OcspResponseRecord]
+    """Store responses whose certificate is still in the state they were signed for.
+
+    A revocation that commits while a node is signing makes that response stale;
+    reading the state in the storing transaction (under a share lock on
+    PostgreSQL; SQLite writers are serial) means a stale response is never stored
+    after the revoking node re-signed the stored ones.
+    """
+
+    signed: list[_Signed]
 
     def __call__(self, uow: UnitOfWork) -> None:
-        uow.ocsp_responses.put_many(self.records)
+        current = [
+            s.record
+            for s in self.signed
+            if uow.certificates.revocation_state(s.record.ca_name, SerialNumber(int(s.record.serial, 16))) == s.state
+        ]
+        uow.ocsp_responses.put_many(current)
 
 
 @dataclass(frozen=True)
