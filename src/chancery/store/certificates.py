@@ -30,6 +30,7 @@ _MARK_ISSUED = (
     .where(t.c.ca_name == bindparam("ca"), t.c.serial == bindparam("sn"), t.c.state == CertificateState.RESERVED.value)
     .values(state=CertificateState.ISSUED.value, der=bindparam("der"))
 )
+_GET = select(t).where(t.c.ca_name == bindparam("ca"), t.c.serial == bindparam("sn"))
 _ROW_KEYS = tuple(c.key for c in t.columns if c.key != "id")
 _FAST_INSERT = FastStatements(lambda dialect: FastStatement(_INSERT, t, dialect, _ROW_KEYS))
 _FAST_MARK_ISSUED = FastStatements(lambda dialect: FastStatement(_MARK_ISSUED, t, dialect, ("ca", "sn", "der")))
@@ -72,7 +73,7 @@ class CertificateRepository:
             raise InternalError("a certificate to store has no reservation")
 
     def get(self, ca_name: str, serial: SerialNumber) -> CertificateRecord | None:
-        row = self._conn.execute(select(t).where(t.c.ca_name == ca_name, t.c.serial == serial.hex)).mappings().first()
+        row = self._conn.execute(_GET, {"ca": ca_name, "sn": serial.hex}).mappings().first()
         return None if row is None else _from_row(row)
 
     def revocation_state(self, ca_name: str, serial: SerialNumber) -> tuple[str, int | None] | None:

@@ -22,7 +22,7 @@ from concurrent.futures import Future
 from dataclasses import dataclass
 
 from chancery.clock import Clock
-from chancery.domain.records import CertificateState
+from chancery.domain.records import CertificateRecord, CertificateState
 from chancery.domain.revocation import RevocationReason
 from chancery.domain.revocation_records import OcspResponseRecord
 from chancery.domain.serials import SerialNumber
@@ -89,6 +89,8 @@ class OcspService:
         self._poll = event_poll_seconds
         self._by_request: OrderedDict[bytes, _Key] = OrderedDict()
         self._responses: dict[_Key, _Cached] = {}
+        # None = not issued by this CA; remembered too, since an unknown serial may be asked for again
+        self._certificates: OrderedDict[tuple[str, str], CertificateRecord | None] = OrderedDict()
         self._issuers: dict[tuple[str, bytes, bytes], str] = {}
         self._issuers_loaded = 0.0
         self._last_event_id: int | None = None
@@ -182,8 +184,7 @@ class OcspService:
             number = SerialNumber(serial)
         except ValueError:
             return SingleResponse(cert_id, CertStatus.UNKNOWN, now, now + validity), None
-        with self._tx.read() as uow:
-            record = uow.certificates.get(ca, number)
+        record = self._certificate(ca, number)
         if record is None:
             return SingleResponse(cert_id, CertStatus.UNKNOWN, now, now + validity), None
         state: _State = (record.state.value, record.revocation.reason.value if record.revocation else None)
@@ -201,6 +202,23 @@ class OcspService:
             )
             return single, state
         return SingleResponse(cert_id, CertStatus.GOOD, now, now + validity), state
+
+    def _certificate(self, ca: str, serial: SerialNumber) -> CertificateRecord | None:
+        """The certificate, remembered until its revocation state changes (events are followed)."""
+        key = (ca, serial.hex)
+        with self._lock:
+            if key in self._certificates:
+                self._certificates.move_to_end(key)
+                return self._certificates[key]
+        with self._tx.read() as uow:
+            record = uow.certificates.get(ca, serial)
+        if record is not None and record.state is CertificateState.RESERVED:
+            return record  # about to be issued: do not remember
+        with self._lock:
+            self._certificates[key] = record
+            while len(self._certificates) > self._cache_size:
+                self._certificates.popitem(last=False)
+        return record
 
     # -- keeping fresh --------------------------------------------------------------------------
 
@@ -264,6 +282,9 @@ class OcspService:
                 self._responses.pop(old_key, None)
 
     def _forget(self, ca_name: str, serials: list[str]) -> None:
+        with self._lock:
+            for serial in serials:
+                self._certificates.pop((ca_name, serial), None)
         self._forget_keys([(ca_name, serial, algorithm) for serial in serials for algorithm in HASHES.values()])
 
     def _forget_keys(self, keys: list[_Key]) -> None:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import time
+
 from chancery.domain.permissions import Permission
 from chancery.domain.principals import Principal
 from chancery.domain.revocation_records import RevocationSettings
@@ -12,10 +14,17 @@ from chancery.services.ports import DurableWriter, Transactions, UnitOfWork
 
 
 class RevocationSettingsService:
-    def __init__(self, transactions: Transactions, writer: DurableWriter, signers: SignerDirectory) -> None:
+    """Settings are read on every OCSP answer and CRL fetch, so each node keeps them for
+    ``cache_seconds``; changes made on a node apply there at once."""
+
+    def __init__(
+        self, transactions: Transactions, writer: DurableWriter, signers: SignerDirectory, cache_seconds: float = 2.0
+    ) -> None:
         self._tx = transactions
         self._writer = writer
         self._signers = signers
+        self._cache_seconds = cache_seconds
+        self._cache: dict[str, tuple[float, RevocationSettings]] = {}
 
     def get(self, principal: Principal, ca: str) -> RevocationSettings:
         require(principal, Permission.CA_READ, ca)
@@ -23,10 +32,15 @@ class RevocationSettingsService:
 
     def effective(self, ca: str) -> RevocationSettings:
         """The CA's settings, or the defaults when none were set."""
+        hit = self._cache.get(ca)
+        if hit is not None and hit[0] > time.monotonic():
+            return hit[1]
         with self._tx.read() as uow:
             if uow.authorities.get(ca) is None:
                 raise NotFound(f"no CA named {ca!r}")
-            return uow.revocation_settings.get(ca) or RevocationSettings(ca_name=ca)
+            settings = uow.revocation_settings.get(ca) or RevocationSettings(ca_name=ca)
+        self._cache[ca] = (time.monotonic() + self._cache_seconds, settings)
+        return settings
 
     def configure(self, principal: Principal, settings: RevocationSettings) -> RevocationSettings:
         """Store new settings. Partitions can grow but never shrink: certificates already
@@ -44,5 +58,6 @@ class RevocationSettingsService:
             uow.revocation_settings.put(settings)
 
         self._writer.run(put)
+        self._cache.pop(settings.ca_name, None)
         self._signers.forget(settings.ca_name)  # new certificates pick their partition from these
         return settings
