@@ -31,7 +31,9 @@ def setup(data_dir: Path, revoked: int) -> None:
     try:
         wiring.initialise(app, operator)
         app.hierarchy.create_root(operator, NewCA("root", "CN=Bench Root", KeyType.EC_P256))
-        app.hierarchy.create_intermediate(operator, NewCA("issuing", "CN=Bench Issuing", KeyType.EC_P256, parent="root"))
+        app.hierarchy.create_intermediate(
+            operator, NewCA("issuing", "CN=Bench Issuing", KeyType.EC_P256, parent="root")
+        )
     finally:
         app.close()
     now = dt.datetime.now(dt.timezone.utc).replace(microsecond=0)
@@ -45,8 +47,23 @@ def setup(data_dir: Path, revoked: int) -> None:
         serial = int.from_bytes(os.urandom(16), "big") >> 1
         reason = reasons[i % 3]
         entry = revoked_entry(serial, now - dt.timedelta(hours=1), reason)
-        rows.append(("issuing", format(serial, "x"), "revoked", "tls-server", "CN=bench", "", stamp, later, "0" * 64,
-                     stamp, stamp, reason.value, entry))
+        rows.append(
+            (
+                "issuing",
+                format(serial, "x"),
+                "revoked",
+                "tls-server",
+                "CN=bench",
+                "",
+                stamp,
+                later,
+                "0" * 64,
+                stamp,
+                stamp,
+                reason.value,
+                entry,
+            )
+        )
         if len(rows) == 50_000 or i == revoked - 1:
             db.executemany(
                 "INSERT INTO certificates (ca_name, serial, state, profile, subject, sans, not_before, not_after,"
