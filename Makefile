@@ -41,10 +41,13 @@ postgres:
 		pg_ctlcluster --skip-systemctl-redirect $$(ls /etc/postgresql | tail -n 1) main start; \
 		for i in $$(seq 1 30); do pg_isready -q -h 127.0.0.1 -p 5432 && break; sleep 1; done; }
 
-## bench: issuance benchmarks against pyca/cryptography and django-ca (see bench/README.md)
+## bench: issuance and revocation benchmarks against their peers (see bench/README.md)
 bench: $(STAMP)
-	@command -v wrk >/dev/null || { apt-get update -qq && apt-get install -y -qq --no-install-recommends wrk; }
+	@missing=""; command -v wrk >/dev/null || missing="$$missing wrk"; command -v ab >/dev/null || missing="$$missing apache2-utils"; \
+	command -v /usr/bin/time >/dev/null || missing="$$missing time"; \
+	if [ -n "$$missing" ]; then apt-get update -qq && apt-get install -y -qq --no-install-recommends $$missing; fi
 	$(BIN)/python bench/issue.py
+	$(BIN)/python bench/revocation.py
 
 lint: $(STAMP)
 	$(BIN)/lint-imports

@@ -94,7 +94,7 @@ def build(settings: Settings, passphrase: PassphraseSource | None = None, clock:
         ocsp=ocsp,
         responders=responders,
         bulk_revocation=BulkRevocation(database, writer, clock, listeners=[ocsp]),
-        maintenance=RevocationMaintenance(database, crls, responders, ocsp),
+        maintenance=RevocationMaintenance(database, crls, responders, ocsp, lock, clock),
     )
 
 

@@ -151,3 +151,17 @@ def test_garbage_is_malformed(app: wiring.Application, issuing: CertificateAutho
             pyca_ocsp.load_der_ocsp_response(app.ocsp.answer(garbage).der).response_status
             is pyca_ocsp.OCSPResponseStatus.MALFORMED_REQUEST
         )
+
+
+def test_responses_are_signed_before_anyone_asks(
+    app: wiring.Application, admin: Principal, ca_cert: x509.Certificate
+) -> None:
+    serials = [issue(app, admin) for _ in range(3)]
+    report = app.maintenance.run_once()
+    assert report.ocsp_presigned >= 3  # the three leaves (and the delegated responder certificate itself)
+    with app.database.read() as uow:
+        stored = {r.serial for s in serials for r in uow.ocsp_responses.for_serial("issuing", format(s, "x"))}
+    assert stored == {format(s, "x") for s in serials}
+    assert app.maintenance.run_once().ocsp_presigned == 0  # nothing new
+    answer = pyca_ocsp.load_der_ocsp_response(app.ocsp.answer(request_der([make_cert_id(ca_cert, serials[0])])).der)
+    assert answer.certificate_status is pyca_ocsp.OCSPCertStatus.GOOD

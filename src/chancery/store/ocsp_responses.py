@@ -5,10 +5,11 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
-from sqlalchemy import delete, insert, select
+from sqlalchemy import and_, delete, insert, select
 from sqlalchemy.engine import Connection
 
 from chancery.domain.revocation_records import OcspResponseRecord
+from chancery.store.tables import certificates
 from chancery.store.tables import ocsp_responses as t
 
 
@@ -42,6 +43,24 @@ class OcspResponseRepository:
     def delete_for(self, ca_name: str, serials: list[str]) -> None:
         if serials:
             self._conn.execute(delete(t).where(t.c.ca_name == ca_name, t.c.serial.in_(serials)))
+
+    def unsigned_since(self, since: dt.datetime, algorithm: str, limit: int) -> list[tuple[str, str]]:
+        """(CA, serial) of certificates issued since ``since`` with no stored response for ``algorithm``."""
+        rows = self._conn.execute(
+            select(certificates.c.ca_name, certificates.c.serial)
+            .outerjoin(
+                t,
+                and_(
+                    t.c.ca_name == certificates.c.ca_name,
+                    t.c.serial == certificates.c.serial,
+                    t.c.hash_algorithm == algorithm,
+                ),
+            )
+            .where(certificates.c.created_at >= since, certificates.c.state == "issued", t.c.serial.is_(None))
+            .order_by(certificates.c.id)
+            .limit(limit)
+        ).all()
+        return [(row[0], row[1]) for row in rows]
 
     def stale(self, before: dt.datetime, limit: int) -> list[OcspResponseRecord]:
         """Responses whose nextUpdate comes before ``before``, soonest first."""

@@ -36,6 +36,7 @@ from chancery.pki.ocsp import (
     SingleResponse,
     error_response,
     issuer_hashes,
+    make_cert_id,
     parse_request,
 )
 from chancery.services.authority.signers import SignerDirectory
@@ -237,6 +238,23 @@ class OcspService:
                 for signed in fresh:
                     record = signed.record
                     self._responses[(record.ca_name, record.serial, record.hash_algorithm)] = self._cached(record)
+
+    def presign_new(self, since: dt.datetime, limit: int = 5000) -> int:
+        """Sign responses ahead of any request for certificates issued since ``since`` (SHA-1 CertIDs,
+        as RFC 5019 clients send them); the maintenance loop calls this."""
+        with self._tx.read() as uow:
+            pending = uow.ocsp_responses.unsigned_since(since, "sha1", limit)
+        fresh = []
+        for ca, serial_hex in pending:
+            try:
+                issuer = self._signers.get(ca).certificate
+            except CAError:
+                continue
+            serial = int(serial_hex, 16)
+            fresh.append(self._sign_stored(ca, serial, "sha1", make_cert_id(issuer, serial, "sha1")))
+        if fresh:
+            self._writer.run(_PutResponses(fresh))
+        return len(fresh)
 
     def refresh_stale(self, limit: int = 1000) -> int:
         """Re-sign stored responses past half their validity (the maintenance loop calls this)."""
