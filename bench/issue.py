@@ -48,7 +48,7 @@ def django_ca(seconds: float) -> dict[str, float]:
 
     with tempfile.TemporaryDirectory(prefix="django-ca-bench-") as work:
         csr = Path(work) / "request.csr"
-        csr.write_text(rest_issue._csr_pem())  # noqa: SLF001 - same CSR shape as the REST run
+        csr.write_text(rest_issue.csr_pem())  # the same CSR shape as the REST run
         out = subprocess.run(
             [
                 "taskset",

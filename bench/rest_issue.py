@@ -9,15 +9,10 @@ Afterwards every 201 the load generator counted is checked against the database.
 from __future__ import annotations
 
 import json
-import os
-import re
 import shutil
 import sqlite3
-import subprocess
 import sys
 import tempfile
-import time
-import urllib.request
 from pathlib import Path
 
 from cryptography import x509
@@ -25,11 +20,11 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import NameOID
 
-SERVER_CORE, LOAD_CORE = "0", "1"
-PASSPHRASE = "benchmark passphrase"
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from common import chancery_env, chancery_hierarchy, cpu_seconds, serve, wrk  # noqa: E402
 
 
-def _csr_pem() -> str:
+def csr_pem() -> str:
     key = ec.generate_private_key(ec.SECP256R1())
     csr = (
         x509.CertificateSigningRequestBuilder()
@@ -40,79 +35,27 @@ def _csr_pem() -> str:
     return csr.public_bytes(serialization.Encoding.PEM).decode()
 
 
-def _chancery(env: dict[str, str], *args: str) -> str:
-    exe = str(Path(sys.executable).with_name("chancery"))
-    return subprocess.run([exe, *args], env=env, check=True, capture_output=True, text=True).stdout
-
-
-def _wait(url: str, timeout: float = 30) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        try:
-            with urllib.request.urlopen(url, timeout=1) as response:
-                if response.status == 200:
-                    return
-        except OSError:
-            time.sleep(0.1)
-    raise RuntimeError(f"{url} did not come up")
-
-
-def _wrk(url: str, script: Path, connections: int, seconds: int) -> tuple[float, int, int]:
-    out = subprocess.run(
-        ["taskset", "-c", LOAD_CORE, "wrk", "-t1", f"-c{connections}", f"-d{seconds}s", "-s", str(script), url],
-        check=True,
-        capture_output=True,
-        text=True,
-    ).stdout
-    rate = float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1))  # type: ignore[union-attr]
-    total = int(re.search(r"(\d+) requests in", out).group(1))  # type: ignore[union-attr]
-    errors = re.search(r"Non-2xx or 3xx responses: (\d+)", out)
-    return rate, total, int(errors.group(1)) if errors else 0
-
-
 def run(seconds: int = 15, connections: int = 32, port: int = 8761) -> dict[str, float]:
     if shutil.which("wrk") is None:
         raise SystemExit("wrk is missing: `make bench` installs it (apt-get install wrk)")
     work = Path(tempfile.mkdtemp(prefix="chancery-bench-"))
-    env = {**os.environ, "CHANCERY_DATA_DIR": str(work / "data"), "CHANCERY_KEY_PASSPHRASE": PASSPHRASE}
-    env.pop("CHANCERY_DATABASE_URL", None)
+    env = chancery_env(work / "data")
     server = None
     try:
-        _chancery(env, "init", "--admin-token-out", str(work / "token"))
-        _chancery(env, "ca", "create-root", "root", "--subject", "CN=Bench Root", "--key-type", "ec-p256")
-        _chancery(
-            env,
-            "ca",
-            "create-intermediate",
-            "issuing",
-            "--parent",
-            "root",
-            "--subject",
-            "CN=Bench Issuing",
-            "--key-type",
-            "ec-p256",
-        )
+        chancery_hierarchy(env, "--admin-token-out", str(work / "token"))
         token = (work / "token").read_text().strip()
-        body = json.dumps({"csr": _csr_pem(), "profile": "tls-server"})
+        body = json.dumps({"csr": csr_pem(), "profile": "tls-server"})
         script = work / "post.lua"
         script.write_text(
             f'wrk.method = "POST"\nwrk.body = {json.dumps(body)}\n'
             f'wrk.headers["Content-Type"] = "application/json"\nwrk.headers["Authorization"] = "Bearer {token}"\n'
         )
-        exe = str(Path(sys.executable).with_name("chancery"))
-        server = subprocess.Popen(
-            ["taskset", "-c", SERVER_CORE, exe, "serve", "--port", str(port), "--no-access-log"],
-            env=env,
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL,
-        )
-        base = f"http://127.0.0.1:{port}"
-        _wait(f"{base}/health")
-        url = f"{base}/api/v1/cas/issuing/certificates"
-        _wrk(url, script, connections, 3)  # warm-up
-        cpu_before = _cpu_seconds(server.pid)
-        rate, total, errors = _wrk(url, script, connections, seconds)
-        cpu_used = _cpu_seconds(server.pid) - cpu_before
+        server = serve(env, port)
+        url = f"http://127.0.0.1:{port}/api/v1/cas/issuing/certificates"
+        wrk(url, script, 3)  # warm-up
+        cpu_before = cpu_seconds(server.pid)  # taskset execs the server in place: this pid is the server
+        rate, total, errors = wrk(url, script, seconds, connections)
+        cpu_used = cpu_seconds(server.pid) - cpu_before
     finally:
         if server is not None:
             server.terminate()
@@ -134,12 +77,6 @@ def run(seconds: int = 15, connections: int = 32, port: int = 8761) -> dict[str,
         "cpu_us_per_certificate": cpu_used / total * 1e6,
         "cpu_busy": cpu_used / seconds,
     }
-
-
-def _cpu_seconds(pid: int) -> float:
-    """User + system CPU of the server and its threads (taskset execs it in place, so the pid is the server)."""
-    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
 if __name__ == "__main__":

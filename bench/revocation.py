@@ -22,7 +22,6 @@ import json
 import os
 import re
 import shutil
-import socket
 import subprocess
 import sys
 import tempfile
@@ -31,10 +30,19 @@ from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
 PYTHON = sys.executable
-CHANCERY = str(Path(PYTHON).with_name("chancery"))
-SERVER_CORE, LOAD_CORE = "0", "1"
-PASSPHRASE = "benchmark passphrase"
-
+sys.path.insert(0, str(HERE))
+from common import (  # noqa: E402
+    LOAD_CORE,
+    SERVER_CORE,
+    chancery,
+    chancery_env,
+    chancery_hierarchy,
+    openssl,
+    openssl_ca,
+    openssl_csr,
+    serve,
+    wrk,
+)
 
 # -- helpers ---------------------------------------------------------------------------------
 
@@ -54,16 +62,6 @@ def timed(command: list[str], **kwargs: object) -> tuple[float, int, str]:
     elapsed, stdout, stderr = run_measured(["/usr/bin/time", "-f", "PEAK_KB=%M", *command], **kwargs)
     match = re.search(r"PEAK_KB=(\d+)", stderr)
     return elapsed, int(match.group(1)) // 1024 if match else -1, stdout
-
-
-def wrk(url: str, script: Path, seconds: int, connections: int = 32) -> float:
-    out = subprocess.run(
-        ["taskset", "-c", LOAD_CORE, "wrk", "-t1", f"-c{connections}", f"-d{seconds}s", "-s", str(script), url],
-        check=True,
-        capture_output=True,
-        text=True,
-    ).stdout
-    return float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1))  # type: ignore[union-attr]
 
 
 def ab(url: str, body: Path, requests: int, keep_alive: bool, concurrency: int = 32) -> float:
@@ -89,89 +87,27 @@ def post_script(path: Path, body: bytes) -> Path:
     return path
 
 
-def wait_for(port: int, timeout: float = 30) -> None:
-    """Until something accepts connections on 127.0.0.1:``port``."""
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        try:
-            with socket.create_connection(("127.0.0.1", port), timeout=1):
-                return
-        except OSError:
-            time.sleep(0.1)
-    raise RuntimeError(f"nothing listens on port {port}")
-
-
-def openssl(*args: str, cwd: Path) -> str:
-    return subprocess.run(["openssl", *args], cwd=cwd, check=True, capture_output=True, text=True).stdout
-
-
 # -- OCSP --------------------------------------------------------------------------------------
 
 
 def ocsp_chancery(work: Path, seconds: int, port: int = 8771) -> dict[str, float]:
-    env = {
-        **os.environ,
-        "CHANCERY_DATA_DIR": str(work / "data"),
-        "CHANCERY_KEY_PASSPHRASE": PASSPHRASE,
-        "CHANCERY_BASE_URL": f"http://127.0.0.1:{port}",
-    }
-    env.pop("CHANCERY_DATABASE_URL", None)
-
-    def chancery(*args: str) -> None:
-        subprocess.run([CHANCERY, *args], env=env, check=True, capture_output=True, cwd=work)
-
-    chancery("init")
-    chancery("ca", "create-root", "root", "--subject", "CN=Bench Root", "--key-type", "ec-p256")
+    env = chancery_env(work / "data", CHANCERY_BASE_URL=f"http://127.0.0.1:{port}")
+    chancery_hierarchy(env)
     chancery(
-        "ca",
-        "create-intermediate",
-        "issuing",
-        "--parent",
-        "root",
-        "--subject",
-        "CN=Bench Issuing",
-        "--key-type",
-        "ec-p256",
+        env, "cert", "issue", "--ca", "issuing", "--csr", str(openssl_csr(work, "leaf")), "--out", "leaf.pem", cwd=work
     )
-    openssl(
-        "req",
-        "-new",
-        "-newkey",
-        "ec",
-        "-pkeyopt",
-        "ec_paramgen_curve:P-256",
-        "-nodes",
-        "-keyout",
-        "leaf.key",
-        "-subj",
-        "/CN=www.example.com",
-        "-addext",
-        "subjectAltName=DNS:www.example.com",
-        "-out",
-        "leaf.csr",
-        cwd=work,
-    )
-    chancery("cert", "issue", "--ca", "issuing", "--csr", "leaf.csr", "--out", "leaf.pem")
-    chancery("ca", "export", "issuing", "--out", "ca.pem")
+    chancery(env, "ca", "export", "issuing", "--out", "ca.pem", cwd=work)
     openssl("ocsp", "-issuer", "ca.pem", "-cert", "leaf.pem", "-no_nonce", "-reqout", "plain.der", cwd=work)
     openssl("ocsp", "-issuer", "ca.pem", "-cert", "leaf.pem", "-reqout", "nonce.der", cwd=work)
-    server = subprocess.Popen(
-        ["taskset", "-c", SERVER_CORE, CHANCERY, "serve", "--port", str(port), "--no-access-log"],
-        env=env,
-        cwd=work,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
+    server = serve(env, port, cwd=work)
     try:
-        wait_for(port)
-        time.sleep(1)  # start-up work (maintenance pass) settles
         url = f"http://127.0.0.1:{port}/ocsp"
         plain = post_script(work / "plain.lua", (work / "plain.der").read_bytes())
         nonce = post_script(work / "nonce.lua", (work / "nonce.der").read_bytes())
         wrk(url, plain, 2)
-        presigned = wrk(url, plain, seconds)
+        presigned = wrk(url, plain, seconds)[0]
         wrk(url, nonce, 2)
-        live = wrk(url, nonce, seconds)
+        live = wrk(url, nonce, seconds)[0]
         # the way openssl ocsp must be driven (a new connection per request), for a like-for-like figure
         presigned_ab = ab(url, work / "plain.der", 20_000, keep_alive=False)
         live_ab = ab(url, work / "nonce.der", 10_000, keep_alive=False)
@@ -187,56 +123,10 @@ def ocsp_chancery(work: Path, seconds: int, port: int = 8771) -> dict[str, float
 
 
 def ocsp_openssl(work: Path, seconds: int, port: int = 8772) -> dict[str, float]:
-    openssl(
-        "req",
-        "-x509",
-        "-newkey",
-        "ec",
-        "-pkeyopt",
-        "ec_paramgen_curve:P-256",
-        "-nodes",
-        "-keyout",
-        "ca.key",
-        "-out",
-        "ca.pem",
-        "-subj",
-        "/CN=Peer CA",
-        "-days",
-        "30",
-        cwd=work,
-    )
-    openssl(
-        "req",
-        "-new",
-        "-newkey",
-        "ec",
-        "-pkeyopt",
-        "ec_paramgen_curve:P-256",
-        "-nodes",
-        "-keyout",
-        "leaf.key",
-        "-subj",
-        "/CN=leaf",
-        "-out",
-        "leaf.csr",
-        cwd=work,
-    )
-    openssl(
-        "x509",
-        "-req",
-        "-in",
-        "leaf.csr",
-        "-CA",
-        "ca.pem",
-        "-CAkey",
-        "ca.key",
-        "-CAcreateserial",
-        "-days",
-        "10",
-        "-out",
-        "leaf.pem",
-        cwd=work,
-    )
+    openssl_ca(work)
+    openssl_csr(work, "leaf", "leaf")
+    openssl("x509", "-req", "-in", "leaf.csr", "-CA", "ca.pem", "-CAkey", "ca.key", "-CAcreateserial", "-days", "10",
+            "-out", "leaf.pem", cwd=work)  # fmt: skip
     serial = openssl("x509", "-in", "leaf.pem", "-noout", "-serial", cwd=work).strip().split("=")[1]
     expiry = (dt.datetime.now(dt.timezone.utc) + dt.timedelta(days=10)).strftime("%y%m%d%H%M%SZ")
     (work / "index.txt").write_text(f"V\t{expiry}\t\t{serial}\tunknown\t/CN=leaf\n")
@@ -349,24 +239,7 @@ def crl_pyca(count: int) -> dict[str, float]:
 def crl_openssl(work: Path, count: int) -> dict[str, float]:
     folder = work / f"openssl-{count}"
     folder.mkdir()
-    openssl(
-        "req",
-        "-x509",
-        "-newkey",
-        "ec",
-        "-pkeyopt",
-        "ec_paramgen_curve:P-256",
-        "-nodes",
-        "-keyout",
-        "ca.key",
-        "-out",
-        "ca.pem",
-        "-subj",
-        "/CN=Peer CA",
-        "-days",
-        "30",
-        cwd=folder,
-    )
+    openssl_ca(folder)
     expiry = (dt.datetime.now(dt.timezone.utc) + dt.timedelta(days=300)).strftime("%y%m%d%H%M%SZ")
     revoked_at = (dt.datetime.now(dt.timezone.utc) - dt.timedelta(hours=1)).strftime("%y%m%d%H%M%SZ")
     with (folder / "index.txt").open("w") as index:
@@ -421,24 +294,7 @@ app.close()
 
 
 def visibility(work: Path, data_dir: str) -> dict[str, float]:
-    openssl(
-        "req",
-        "-new",
-        "-newkey",
-        "ec",
-        "-pkeyopt",
-        "ec_paramgen_curve:P-256",
-        "-nodes",
-        "-keyout",
-        "v.key",
-        "-subj",
-        "/CN=v.example.com",
-        "-addext",
-        "subjectAltName=DNS:v.example.com",
-        "-out",
-        "v.csr",
-        cwd=work,
-    )
+    openssl_csr(work, "v", "v.example.com")
     _, out, _ = run_measured([PYTHON, "-c", _VISIBILITY, data_dir, str(work / "v.csr")])
     return json.loads(out)  # type: ignore[no-any-return]
 
