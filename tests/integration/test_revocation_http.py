@@ -14,6 +14,7 @@ from chancery.domain.principals import Principal, Role
 from chancery.domain.records import CertificateAuthorityRecord
 from chancery.pki.encoding import public_key_sha256
 from chancery.pki.ocsp import make_cert_id
+from chancery.protocols.ocsp import OcspEndpoint
 from chancery.web.app import create_app
 from tests.support.csrs import make_csr
 from tests.unit.pki.test_ocsp import request_der
@@ -170,3 +171,18 @@ def test_publish_and_settings_over_rest(client: TestClient, auth: dict[str, str]
         "/api/v1/cas/issuing/revocation-settings", json={**settings, "ocsp_validity": 60}, headers=auth
     )
     assert invalid.status_code == 400
+
+
+def test_an_ocsp_failure_is_an_internal_error_response(app: wiring.Application) -> None:
+    class Broken:
+        def answer(self, request: bytes) -> object:
+            raise RuntimeError("boom")
+
+    with TestClient(OcspEndpoint(Broken(), app.clock)) as http:  # type: ignore[arg-type]
+        response = http.post("/ocsp", content=b"\x30\x00")
+    assert response.status_code == 500
+    assert (
+        pyca_ocsp.load_der_ocsp_response(response.content).response_status
+        is pyca_ocsp.OCSPResponseStatus.INTERNAL_ERROR
+    )
+    assert b"boom" not in response.content

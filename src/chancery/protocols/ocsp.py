@@ -13,6 +13,7 @@ import base64
 import binascii
 import datetime as dt
 import hashlib
+import logging
 from email.utils import format_datetime
 from typing import Protocol
 from urllib.parse import unquote
@@ -26,6 +27,8 @@ from chancery.services.revocation.ocsp import OcspAnswer
 MEDIA_TYPE = b"application/ocsp-response"
 PREFIX = "/ocsp"
 _MALFORMED = error_response(ResponseStatus.MALFORMED_REQUEST)
+_INTERNAL_ERROR = error_response(ResponseStatus.INTERNAL_ERROR)
+log = logging.getLogger(__name__)
 
 
 class OcspAnswering(Protocol):
@@ -40,6 +43,13 @@ class OcspEndpoint:
         self._clock = clock
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        try:
+            await self._handle(scope, receive, send)
+        except Exception:  # a bug must still get an OCSP answer, and never a stack trace
+            log.exception("OCSP request failed")
+            await _send(send, 500, _INTERNAL_ERROR)
+
+    async def _handle(self, scope: Scope, receive: Receive, send: Send) -> None:
         method = scope["method"]
         if method == "POST":
             body = await _read_body(receive, MAX_REQUEST_BYTES)
