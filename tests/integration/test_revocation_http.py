@@ -178,8 +178,8 @@ def test_an_ocsp_failure_is_an_internal_error_response(app: wiring.Application) 
         def answer(self, request: bytes) -> object:
             raise RuntimeError("boom")
 
-    with TestClient(OcspEndpoint(Broken(), app.clock)) as http:  # type: ignore[arg-type]
-        response = http.post("/ocsp", content=b"\x30\x00")
+    http = TestClient(OcspEndpoint(Broken(), app.clock))  # type: ignore[arg-type]  # HTTP only: no lifespan
+    response = http.post("/ocsp", content=b"\x30\x00")
     assert response.status_code == 500
     assert (
         pyca_ocsp.load_der_ocsp_response(response.content).response_status
