@@ -31,6 +31,7 @@ class ErrorKind(StrEnum):
     REJECTED_IDENTIFIER = "rejected-identifier"
     BAD_CSR = "bad-csr"
     BAD_PUBLIC_KEY = "bad-public-key"
+    LINT_FAILED = "lint-failed"
     BAD_REVOCATION_REASON = "bad-revocation-reason"
     ALREADY_REVOKED = "already-revoked"
     APPROVAL_REQUIRED = "approval-required"
@@ -142,6 +143,13 @@ class BadPublicKey(CAError):
     """The public key is of a type, size or curve that the key policy refuses."""
 
     kind = ErrorKind.BAD_PUBLIC_KEY
+
+
+class LintFailed(CAError):
+    """The certificate the request would produce fails the linter (DESIGN.md invariant 8);
+    ``sub_errors`` are the findings (code and message). Nothing was signed."""
+
+    kind = ErrorKind.LINT_FAILED
 
 
 class BadRevocationReason(CAError):

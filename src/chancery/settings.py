@@ -40,6 +40,12 @@ class Settings(BaseModel):
     port: int = Field(default=8000, ge=1, le=65535)
     log_level: str = "INFO"
     signer_cache_seconds: float = Field(default=2.0, ge=0, le=300, description="How long a CA's signer is cached.")
+    profile_cache_seconds: float = Field(
+        default=2.0,
+        ge=0,
+        le=300,
+        description="How long a node keeps using a profile version before checking for a newer one.",
+    )
     revocation_interval_seconds: float = Field(
         default=60.0, ge=1, le=3600, description="How often CRLs, OCSP responses and responders are refreshed."
     )

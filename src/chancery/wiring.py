@@ -17,6 +17,10 @@ from chancery.services.authority.issuance import IssuanceService
 from chancery.services.authority.signers import SignerDirectory
 from chancery.services.certificates import CertificateService
 from chancery.services.health import HealthService
+from chancery.services.profiles.catalog import ProfileCatalog
+from chancery.services.profiles.lint_gate import LintGate
+from chancery.services.profiles.preview import ProfilePreviews
+from chancery.services.profiles.service import ProfileService
 from chancery.services.revocation.bulk import BulkRevocation
 from chancery.services.revocation.crls import CrlPublisher
 from chancery.services.revocation.maintenance import MaintenanceLoop, RevocationMaintenance
@@ -50,6 +54,8 @@ class Application:
     issuance: IssuanceService
     certificates: CertificateService
     tokens: TokenService
+    profiles: ProfileService
+    previews: ProfilePreviews
     health: HealthService
     revocation_settings: RevocationSettingsService
     crls: CrlPublisher
@@ -71,11 +77,12 @@ def build(settings: Settings, passphrase: PassphraseSource | None = None, clock:
     source: PassphraseSource = passphrase if passphrase is not None else _from_settings(settings)
     keys = SoftwareKeyStore(SqlSealedKeyVault(database, clock), Sealer(source), settings.kdf_scrypt_n)
     signers = SignerDirectory(database, keys, ttl_seconds=settings.signer_cache_seconds)
-    cycle = IssuanceCycle(writer, signers, clock)
+    catalog = ProfileCatalog(database, ttl_seconds=settings.profile_cache_seconds)
+    cycle = IssuanceCycle(writer, signers, clock, LintGate())
     lock = DatabaseLock(database)
     revocation_settings = RevocationSettingsService(database, writer, signers)
     crls = CrlPublisher(database, writer, signers, revocation_settings, lock, clock)
-    responders = ResponderDirectory(database, writer, signers, keys, cycle, revocation_settings, lock, clock)
+    responders = ResponderDirectory(database, writer, signers, keys, cycle, catalog, revocation_settings, lock, clock)
     ocsp = OcspService(database, writer, signers, responders, revocation_settings, clock)
     certificates = CertificateService(database, writer, keys, clock, listeners=[ocsp])
     return Application(
@@ -84,10 +91,12 @@ def build(settings: Settings, passphrase: PassphraseSource | None = None, clock:
         database=database,
         writer=writer,
         keys=keys,
-        hierarchy=HierarchyService(database, writer, cycle, signers, keys, clock, settings.base_url),
-        issuance=IssuanceService(database, cycle, keys),
+        hierarchy=HierarchyService(database, writer, cycle, signers, catalog, keys, clock, settings.base_url),
+        issuance=IssuanceService(database, cycle, keys, catalog),
         certificates=certificates,
         tokens=TokenService(database, writer, clock, settings.token_cache_seconds),
+        profiles=ProfileService(database, writer, catalog, clock),
+        previews=ProfilePreviews(catalog, signers, clock),
         health=HealthService(database),
         revocation_settings=revocation_settings,
         crls=crls,
@@ -99,7 +108,8 @@ def build(settings: Settings, passphrase: PassphraseSource | None = None, clock:
 
 
 def initialise(app: Application, operator: Principal) -> NewToken | None:
-    """Create or upgrade the schema and the key store; mint the first admin token.
+    """Create or upgrade the schema and the key store; install the shipped profiles that are
+    missing; mint the first admin token.
 
     Returns the new token when none existed (it is shown once), else ``None``.
     """
@@ -110,6 +120,7 @@ def initialise(app: Application, operator: Principal) -> NewToken | None:
     for database_file in data_dir.glob("chancery.db*"):
         database_file.chmod(0o600)
     app.keys.initialise()
+    app.profiles.install_builtins(operator)
     if app.tokens.has_tokens():
         return None
     return app.tokens.create(operator, "admin", frozenset({Role.ADMINISTRATOR}))

@@ -20,6 +20,7 @@ from chancery.errors import (
     CAError,
     Conflict,
     Forbidden,
+    LintFailed,
     Malformed,
     NotFound,
     PayloadTooLarge,
@@ -32,6 +33,7 @@ from chancery.services.authority.cycle import IssuanceCycle
 from chancery.services.authority.hierarchy import NewCA
 from chancery.services.authority.issuance import IssueFromCsr, IssueWithNewKey
 from chancery.services.authority.signers import SignerDirectory
+from chancery.services.profiles.lint_gate import LintGate
 from chancery.store.tables import sealed_keys
 from tests.support.csrs import make_csr
 from tests.support.lint import assert_lints_clean
@@ -54,28 +56,42 @@ def test_every_profile_lints_clean_for_every_ca_key_type(
     assert_lints_clean(root.certificate)  # type: ignore[arg-type]
     assert_lints_clean(issuing.certificate)  # type: ignore[arg-type]
     requests = {
-        "tls-server": make_csr(cn="www.example.com", sans=("DNS:www.example.com", "IP:192.0.2.10"))[1],
         "tls-client": make_csr(cn="alice", sans=("email:alice@example.com",))[1],
         "ocsp-responder": make_csr(cn="OCSP Responder", sans=())[1],
         "sub-ca": make_csr(cn="Sub CA", sans=())[1],
     }
+    server_csr = make_csr(cn=None, sans=("DNS:www.example.com", "IP:192.0.2.10"))[1]
+    if key_type is KeyType.ED25519:
+        # The CA/Browser Forum allows only RSA and ECDSA signatures (BR §7.1.3.2): the linter refuses.
+        with pytest.raises(LintFailed) as refused:
+            app.issuance.issue_from_csr(admin, IssueFromCsr(ca="issuing", profile="tls-server", csr=server_csr))
+        assert "cabf.serverauth.prohibited_signature_algorithm_encoding" in {
+            e.identifier for e in refused.value.sub_errors
+        }
+    else:
+        requests["tls-server"] = server_csr
     for profile, csr in requests.items():
         issued = app.issuance.issue_from_csr(admin, IssueFromCsr(ca="issuing", profile=profile, csr=csr))
         assert_lints_clean(issued.certificate)
         assert_signed_by(issued.certificate, x509.load_der_x509_certificate(issuing.certificate))  # type: ignore[arg-type]
         stored = app.certificates.get(admin, "issuing", issued.record.serial)
         assert stored.state is CertificateState.ISSUED and stored.der == issued.record.der
-        assert stored.profile == profile
+        assert stored.profile == profile and stored.profile_version == 1
 
 
 @pytest.mark.parametrize(
-    "vector",
-    ["ok_ec_p256.pem.csr", "ok_rsa_2048.der.csr", "ok_ed25519.der.csr", "ok_new_certificate_request_header.pem.csr"],
+    ("vector", "profile"),
+    [
+        ("ok_ec_p256.pem.csr", "tls-server"),
+        ("ok_rsa_2048.der.csr", "tls-server"),
+        ("ok_ed25519.der.csr", "tls-client"),  # the CA/Browser Forum allows no Ed25519 TLS server keys
+        ("ok_new_certificate_request_header.pem.csr", "tls-server"),
+    ],
 )
 def test_issue_from_vector_csrs(
-    app: wiring.Application, admin: Principal, issuing: CertificateAuthorityRecord, vector: str
+    app: wiring.Application, admin: Principal, issuing: CertificateAuthorityRecord, vector: str, profile: str
 ) -> None:
-    issued = app.issuance.issue_from_csr(admin, IssueFromCsr("issuing", "tls-server", (VECTORS / vector).read_bytes()))
+    issued = app.issuance.issue_from_csr(admin, IssueFromCsr("issuing", profile, (VECTORS / vector).read_bytes()))
     assert issued.record.sans == ("DNS:vector.example.com",)
     assert issued.record.subject == "CN=vector.example.com"
     assert 64 <= issued.certificate.serial_number.bit_length() <= 127
@@ -129,7 +145,7 @@ def test_issue_from_vector_csrs(
         ),
         pytest.param(lambda: IssueFromCsr("nope", "tls-server", make_csr()[1]), NotFound, id="fail/unknown-ca"),
         pytest.param(
-            lambda: IssueFromCsr("issuing", "tls-server", make_csr(sans=())[1]),
+            lambda: IssueFromCsr("issuing", "tls-server", make_csr(cn=None, sans=())[1]),
             RejectedIdentifier,
             id="fail/tls-server-without-san",
         ),
@@ -170,7 +186,7 @@ def test_validity_is_clamped_to_the_issuing_ca(
     app: wiring.Application, admin: Principal, root: CertificateAuthorityRecord
 ) -> None:
     short = app.hierarchy.create_intermediate(admin, NewCA("short", "CN=Short", parent="root", validity_days=10))
-    issued = app.issuance.issue_from_csr(admin, IssueFromCsr("short", "tls-server", make_csr()[1], validity_days=300))
+    issued = app.issuance.issue_from_csr(admin, IssueFromCsr("short", "tls-server", make_csr()[1], validity_days=150))
     assert issued.certificate.not_valid_after_utc == short.not_after
 
 
@@ -194,7 +210,7 @@ def test_renew_keeps_key_and_names(
 def test_rekey_takes_a_new_key_and_keeps_names(
     app: wiring.Application, admin: Principal, issuing: CertificateAuthorityRecord
 ) -> None:
-    key, csr = make_csr(cn="svc", sans=("DNS:svc.example.com",))
+    key, csr = make_csr(cn="svc.example.com", sans=("DNS:svc.example.com",))
     first = app.issuance.issue_from_csr(admin, IssueFromCsr("issuing", "tls-server", csr))
     with pytest.raises(BadCSR, match="same key"):
         app.issuance.rekey(admin, "issuing", first.record.serial, make_csr(key=key)[1])
@@ -202,7 +218,7 @@ def test_rekey_takes_a_new_key_and_keeps_names(
     rekeyed = app.issuance.rekey(admin, "issuing", first.record.serial, other_csr)
     assert rekeyed.certificate.public_key() != first.certificate.public_key()
     assert rekeyed.record.sans == ("DNS:svc.example.com",)
-    assert rekeyed.record.subject == "CN=svc"
+    assert rekeyed.record.subject == "CN=svc.example.com"
 
 
 def test_server_side_key_generation_returns_a_pkcs12(
@@ -256,9 +272,11 @@ def test_serial_collisions_draw_again(
     first = app.issuance.issue_from_csr(admin, IssueFromCsr("issuing", "tls-server", make_csr()[1]))
     signers = SignerDirectory(app.database, app.keys)
     draws = iter([first.record.serial, SerialNumber(424242)])
-    second = IssuanceCycle(app.writer, signers, app.clock, serials=lambda: next(draws)).issue("issuing", _request())
+    second = IssuanceCycle(app.writer, signers, app.clock, LintGate(), serials=lambda: next(draws)).issue(
+        "issuing", _request()
+    )
     assert second.record.serial == SerialNumber(424242)
-    always_taken = IssuanceCycle(app.writer, signers, app.clock, serials=lambda: first.record.serial)
+    always_taken = IssuanceCycle(app.writer, signers, app.clock, LintGate(), serials=lambda: first.record.serial)
     with pytest.raises(Conflict):
         always_taken.issue("issuing", _request())
 

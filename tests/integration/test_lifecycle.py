@@ -114,8 +114,8 @@ def test_search_by_status_subject_san_and_expiry(
     app: wiring.Application, admin: Principal, issuing: CertificateAuthorityRecord, clock: FixedClock
 ) -> None:
     soon = issue(app, admin, "soon.example.com", days=10)
-    later = issue(app, admin, "later.example.org", days=200)
-    revoked = issue(app, admin, "gone.example.com", days=200)
+    later = issue(app, admin, "later.example.org", days=150)
+    revoked = issue(app, admin, "gone.example.com", days=150)
     app.certificates.revoke(admin, RevokeRequest("issuing", revoked.record.serial, RevocationReason.superseded))
 
     def serials(**kw: object) -> set[SerialNumber]:

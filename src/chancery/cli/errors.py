@@ -13,6 +13,7 @@ EXIT_CODES: dict[ErrorKind, int] = {
     ErrorKind.REJECTED_IDENTIFIER: 2,
     ErrorKind.BAD_CSR: 2,
     ErrorKind.BAD_PUBLIC_KEY: 2,
+    ErrorKind.LINT_FAILED: 2,
     ErrorKind.BAD_REVOCATION_REASON: 2,
     ErrorKind.NOT_FOUND: 3,
     ErrorKind.CONFLICT: 4,

@@ -13,3 +13,6 @@ class Permission(StrEnum):
     CERT_REVOKE = "certificate:revoke"
     KEY_EXPORT = "key:export"
     TOKEN_MANAGE = "token:manage"  # noqa: S105 - a permission name
+    PROFILE_READ = "profile:read"
+    PROFILE_MANAGE = "profile:manage"
+    LINT_DISABLE = "profile:disable-lint"  # switching a profile's lint off: administrators only

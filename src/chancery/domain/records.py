@@ -124,6 +124,7 @@ class CertificateRecord:
     revocation: Revocation | None = None
     renewal_of: SerialNumber | None = None
     crl_partition: int | None = None
+    profile_version: int | None = None  # None: issued before profiles were versioned
     row_id: int = field(default=0, compare=False)
 
     def status(self, now: dt.datetime) -> CertificateStatus:
@@ -165,3 +166,30 @@ class ApiTokenRecord:
         if self.revoked_at is not None:
             return False
         return self.expires_at is None or now < self.expires_at
+
+
+class ProfileDocumentKind(StrEnum):
+    """What a stored profile document describes."""
+
+    CERTIFICATE = "certificate"
+    SUBJECT = "subject"  # a subject-DN profile, referenced by certificate profiles
+
+
+@dataclass(frozen=True)
+class ProfileRecord:
+    """One version of a stored profile: the document as its author wrote it (JSON).
+
+    A certificate profile that references a subject-DN profile pins the version
+    it was saved against (``subject_profile``, ``subject_version``), so a
+    profile version always means the same rules.
+    """
+
+    name: str
+    version: int
+    kind: ProfileDocumentKind
+    document_json: str
+    created_at: dt.datetime
+    created_by: str
+    comment: str = ""
+    subject_profile: str | None = None
+    subject_version: int | None = None

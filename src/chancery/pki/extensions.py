@@ -11,30 +11,32 @@ from cryptography.hazmat.primitives.asymmetric.types import PublicKeyTypes
 from cryptography.x509.oid import AuthorityInformationAccessOID
 
 from chancery.domain.records import DistributionUrls
-from chancery.pki.profiles import Profile
+from chancery.pki.profiles.model import Profile
 
 
 @dataclass(frozen=True)
 class ExtensionInputs:
-    """Everything the extension set depends on."""
+    """Everything the extension set depends on. ``subject_key_identifier`` is ``None`` when the
+    profile leaves it out; ``requested`` are the CSR's extensions the profile lets through."""
 
     profile: Profile
     subject_key: PublicKeyTypes
-    subject_key_identifier: bytes
+    subject_key_identifier: bytes | None
     sans: tuple[x509.GeneralName, ...]
     subject_is_empty: bool
     issuer_extensions: tuple[x509.Extension[x509.ExtensionType], ...]
     path_length: int | None
+    requested: tuple[x509.Extension[x509.ExtensionType], ...] = ()
 
 
-def key_usage(profile: Profile, subject_key: PublicKeyTypes) -> x509.KeyUsage:
-    """keyUsage for ``profile``; keyEncipherment only for RSA keys (RFC 5280 §4.2.1.3)."""
-    return _key_usage(profile, isinstance(subject_key, rsa.RSAPublicKey))
+def key_usage(usages: frozenset[str], subject_key: PublicKeyTypes) -> x509.KeyUsage:
+    """keyUsage with ``usages``; keyEncipherment and dataEncipherment only for RSA keys (RFC 5280 §4.2.1.3)."""
+    return _key_usage(usages, isinstance(subject_key, rsa.RSAPublicKey))
 
 
 @lru_cache(maxsize=256)
-def _key_usage(profile: Profile, rsa_key: bool) -> x509.KeyUsage:
-    usage = set(profile.key_usage)
+def _key_usage(usages: frozenset[str], rsa_key: bool) -> x509.KeyUsage:
+    usage = set(usages)
     if not rsa_key:
         usage.discard("key_encipherment")
         usage.discard("data_encipherment")
@@ -71,21 +73,23 @@ def build_extensions(inputs: ExtensionInputs) -> list[x509.Extension[x509.Extens
     (extension objects are immutable); only SAN and SKI are new per certificate.
     """
     profile = inputs.profile
+    rsa_key = isinstance(inputs.subject_key, rsa.RSAPublicKey)
     extensions: list[x509.Extension[x509.ExtensionType]] = [
         # RFC 5280 §4.2.1.9: MUST be critical in CA certificates; Chancery marks it critical everywhere.
         _basic_constraints(profile.is_ca, inputs.path_length if profile.is_ca else None),
         # RFC 5280 §4.2.1.3: SHOULD be critical.
-        _key_usage_extension(profile, isinstance(inputs.subject_key, rsa.RSAPublicKey)),
+        _key_usage_extension(profile.key_usage, profile.key_usage_critical, rsa_key),
     ]
     if profile.extended_key_usage:
-        extensions.append(_extended_key_usage(profile.extended_key_usage))
+        extensions.append(_extended_key_usage(profile.extended_key_usage, profile.extended_key_usage_critical))
     if inputs.sans:
         # RFC 5280 §4.2.1.6: critical when the subject is empty.
         extensions.append(_extension(x509.SubjectAlternativeName(list(inputs.sans)), inputs.subject_is_empty))
-    extensions.append(_extension(x509.SubjectKeyIdentifier(inputs.subject_key_identifier), False))
+    if inputs.subject_key_identifier is not None:
+        extensions.append(_extension(x509.SubjectKeyIdentifier(inputs.subject_key_identifier), False))
     extensions.extend(inputs.issuer_extensions)
-    if profile.ocsp_no_check:
-        extensions.append(_OCSP_NO_CHECK)  # RFC 6960 §4.2.2.2.1
+    extensions.extend(profile.fixed_extensions)  # policies, name constraints, OCSP no-check, TLS feature, custom
+    extensions.extend(inputs.requested)
     return extensions
 
 
@@ -123,13 +127,12 @@ def _basic_constraints(ca: bool, path_length: int | None) -> x509.Extension[x509
 
 
 @lru_cache(maxsize=256)
-def _key_usage_extension(profile: Profile, rsa_key: bool) -> x509.Extension[x509.ExtensionType]:
-    return _extension(_key_usage(profile, rsa_key), True)
+def _key_usage_extension(usages: frozenset[str], critical: bool, rsa_key: bool) -> x509.Extension[x509.ExtensionType]:
+    return _extension(_key_usage(usages, rsa_key), critical)
 
 
-@lru_cache(maxsize=64)
-def _extended_key_usage(usages: tuple[x509.ObjectIdentifier, ...]) -> x509.Extension[x509.ExtensionType]:
-    return _extension(x509.ExtendedKeyUsage(list(usages)), False)
-
-
-_OCSP_NO_CHECK = _extension(x509.OCSPNoCheck(), False)
+@lru_cache(maxsize=256)
+def _extended_key_usage(
+    usages: tuple[x509.ObjectIdentifier, ...], critical: bool
+) -> x509.Extension[x509.ExtensionType]:
+    return _extension(x509.ExtendedKeyUsage(list(usages)), critical)

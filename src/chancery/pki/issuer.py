@@ -20,7 +20,7 @@ from cryptography.hazmat.primitives.asymmetric.types import PublicKeyTypes
 
 from chancery.domain.records import DistributionUrls
 from chancery.domain.serials import SerialNumber
-from chancery.errors import Conflict, Malformed, RejectedIdentifier
+from chancery.errors import Conflict, Malformed
 from chancery.keys.base import KeyHandle
 from chancery.pki.extensions import (
     ExtensionInputs,
@@ -30,10 +30,14 @@ from chancery.pki.extensions import (
     key_identifier,
 )
 from chancery.pki.keypolicy import check_public_key, signature_hash
+from chancery.pki.lint_copy import lint_copy
 from chancery.pki.names import format_name
-from chancery.pki.profiles import Profile
-from chancery.pki.sans import check_dns_name, format_san, san_kind
-from chancery.pki.spki import key_identifiers
+from chancery.pki.profiles.keys import check_key
+from chancery.pki.profiles.model import Profile
+from chancery.pki.profiles.san_policy import apply_sans
+from chancery.pki.profiles.subject import subject_for
+from chancery.pki.sans import format_san
+from chancery.pki.spki import key_identifiers, sha256_key_identifier
 
 
 @dataclass(frozen=True)
@@ -87,7 +91,12 @@ class Signer:
 
 @dataclass(frozen=True)
 class CertificateRequest:
-    """What to certify: a subject, its public key and names, under a profile."""
+    """What to certify: a subject, its public key and names, under a profile.
+
+    ``subject`` and ``sans`` are what was asked for; the profile decides what is
+    certified. ``extensions`` are the CSR's requested extensions (only those the
+    profile lets through are copied).
+    """
 
     subject: x509.Name
     public_key: PublicKeyTypes
@@ -95,14 +104,22 @@ class CertificateRequest:
     sans: tuple[x509.GeneralName, ...] = ()
     validity: dt.timedelta | None = None
     path_length: int | None = None
+    extensions: tuple[x509.Extension[x509.ExtensionType], ...] = ()
 
 
 class PreparedCertificate:
     """A checked, fully built certificate waiting for its one signature."""
 
-    def __init__(self, builder: x509.CertificateBuilder, signer: Signer, facts: CertificateFacts) -> None:
+    def __init__(
+        self,
+        builder: x509.CertificateBuilder,
+        signer: Signer,
+        algorithm: hashes.HashAlgorithm | None,
+        facts: CertificateFacts,
+    ) -> None:
         self._builder = builder
         self._signer = signer
+        self._algorithm = algorithm
         self._lock = threading.Lock()
         self._signed = False
         self.facts = facts
@@ -113,7 +130,11 @@ class PreparedCertificate:
             if self._signed:
                 raise RuntimeError("a prepared certificate is signed exactly once")
             self._signed = True
-        return self._signer.key.sign_builder(self._builder, self._signer.algorithm)
+        return self._signer.key.sign_builder(self._builder, self._algorithm)
+
+    def lint_copy(self) -> x509.Certificate:
+        """The same certificate signed by a throwaway key (for linting and previews, never to hand out)."""
+        return lint_copy(self._builder, self._signer.key.public_key(), self._algorithm)
 
 
 @dataclass(frozen=True)
@@ -127,6 +148,7 @@ class CertificateFacts:
     not_after: dt.datetime
     public_key_sha256: str
     profile: str
+    profile_version: int | None = None
     crl_partition: int | None = None
 
 
@@ -137,35 +159,39 @@ def prepare(
     now: dt.datetime,
     crl_partition: int | None = None,
 ) -> PreparedCertificate:
-    """Check ``request`` against its profile, key policy and issuer; build the certificate.
+    """Hold ``request`` to its profile, the key policy and the issuer; build the certificate.
 
     ``crl_partition`` picks the CRL distribution point of a partitioned CA (RFC 5280 §5.2.5).
 
-    Raises :class:`~chancery.errors.BadPublicKey`, :class:`RejectedIdentifier`,
-    :class:`Malformed` (validity, path length) or :class:`Conflict` (the issuer
-    cannot issue this: path length exhausted, issuer expired).
+    Raises :class:`~chancery.errors.BadPublicKey`, :class:`~chancery.errors.RejectedIdentifier`
+    (subject or names the profile refuses), :class:`Malformed` (validity, path
+    length) or :class:`Conflict` (the issuer cannot issue this: path length
+    exhausted, issuer expired).
     """
     profile = request.profile
     check_public_key(request.public_key)
-    _check_sans(request, profile)
+    check_key(profile.keys, request.public_key, profile.ref)
+    subject = subject_for(profile, request.subject)
+    sans = apply_sans(profile.sans, request.sans, subject, profile.ref)
     path_length = _path_length(request, signer)
     not_before, not_after = _validity(request, signer, now)
-    issuer_name = signer.certificate.subject if signer.certificate is not None else request.subject
+    issuer_name = signer.certificate.subject if signer.certificate is not None else subject
     identifiers = key_identifiers(request.public_key)
     inputs = ExtensionInputs(
         profile=profile,
         subject_key=request.public_key,
-        subject_key_identifier=identifiers.key_identifier,
-        sans=request.sans,
-        subject_is_empty=len(request.subject) == 0,
+        subject_key_identifier=_subject_key_identifier(profile, request.public_key, identifiers.key_identifier),
+        sans=sans,
+        subject_is_empty=len(subject) == 0,
         issuer_extensions=signer.extensions_for(crl_partition),
         path_length=path_length,
+        requested=_passed_through(request, profile),
     )
     # One builder from all fields: the fluent API would copy the builder (and re-check
     # the extension list) once per call. Times are naive UTC, as pyca stores them.
     builder = x509.CertificateBuilder(
         issuer_name=issuer_name,
-        subject_name=request.subject,
+        subject_name=subject,
         public_key=request.public_key,  # type: ignore[arg-type]
         serial_number=serial.value,
         not_valid_before=not_before.replace(tzinfo=None),
@@ -174,35 +200,46 @@ def prepare(
     )
     facts = CertificateFacts(
         serial=serial,
-        subject=format_name(request.subject),
-        sans=tuple(format_san(name) for name in request.sans),
+        subject=format_name(subject),
+        sans=tuple(format_san(name) for name in sans),
         not_before=not_before,
         not_after=not_after,
         public_key_sha256=identifiers.sha256,
         profile=profile.name,
+        profile_version=profile.version,
         crl_partition=crl_partition,
     )
-    return PreparedCertificate(builder, signer, facts)
+    return PreparedCertificate(builder, signer, _algorithm(profile, signer), facts)
 
 
-def _check_sans(request: CertificateRequest, profile: Profile) -> None:
-    sans = request.sans
-    if len(sans) > profile.max_sans:
-        raise RejectedIdentifier(
-            f"{len(sans)} subject alternative names requested; profile {profile.name} allows at most {profile.max_sans}"
-        )
-    for name in sans:
-        kind = san_kind(name)
-        if kind not in profile.allowed_san_kinds:
-            raise RejectedIdentifier(f"profile {profile.name} does not allow {kind} names ({format_san(name)[:80]})")
-        if kind == "DNS":
-            check_dns_name(name.value)
-    if profile.require_san and not sans:
-        kinds = "/".join(sorted(profile.allowed_san_kinds))
-        raise RejectedIdentifier(f"profile {profile.name} needs at least one subject alternative name ({kinds})")
-    if len(request.subject) == 0 and not sans:
-        # RFC 5280 §4.1.2.6: an empty subject needs a subjectAltName.
-        raise RejectedIdentifier("a certificate with an empty subject needs a subject alternative name")
+def _subject_key_identifier(profile: Profile, key: PublicKeyTypes, sha1_identifier: bytes) -> bytes | None:
+    if profile.subject_key_identifier == "sha1":
+        return sha1_identifier  # RFC 5280 §4.2.1.2 method (1)
+    if profile.subject_key_identifier == "sha256":
+        return sha256_key_identifier(key)  # RFC 7093 §2 method (1)
+    return None
+
+
+def _passed_through(request: CertificateRequest, profile: Profile) -> tuple[x509.Extension[x509.ExtensionType], ...]:
+    """The requested extensions the profile allows, unless the profile fixes the same extension."""
+    if not profile.pass_through or not request.extensions:
+        return ()
+    fixed = {extension.oid for extension in profile.fixed_extensions}
+    return tuple(e for e in request.extensions if e.oid in profile.pass_through and e.oid not in fixed)
+
+
+def _algorithm(profile: Profile, signer: Signer) -> hashes.HashAlgorithm | None:
+    """The profile's signature hash, or the signer's natural one; EdDSA has none (RFC 8410 §6)."""
+    if profile.signature_hash is None or signer.algorithm is None:
+        return signer.algorithm
+    return _HASHES[profile.signature_hash]
+
+
+_HASHES: dict[str, hashes.HashAlgorithm] = {
+    "sha256": hashes.SHA256(),
+    "sha384": hashes.SHA384(),
+    "sha512": hashes.SHA512(),
+}
 
 
 def _path_length(request: CertificateRequest, signer: Signer) -> int | None:

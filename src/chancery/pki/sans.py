@@ -1,7 +1,8 @@
 """Subject alternative names (RFC 5280 §4.2.1.6) as text and as GeneralNames.
 
 The text form is ``TYPE:value`` with TYPE one of ``DNS``, ``IP``, ``email``,
-``URI``, the same spelling openssl uses.
+``URI`` (the spelling openssl uses) or ``UPN`` (a Microsoft user principal
+name, an otherName holding a UTF8String).
 """
 
 from __future__ import annotations
@@ -12,6 +13,10 @@ import re
 from cryptography import x509
 
 from chancery.errors import Malformed, RejectedIdentifier
+from chancery.pki import der
+
+UPN_OID = x509.ObjectIdentifier("1.3.6.1.4.1.311.20.2.3")  # Microsoft User Principal Name (otherName)
+_UTF8_STRING = 0x0C
 
 # RFC 1034 §3.5 preferred name syntax (LDH labels), as RFC 5280 §4.2.1.6 requires,
 # with an optional leading "*." wildcard label (RFC 6125 §6.4.3).
@@ -57,7 +62,34 @@ def parse_san(text: str) -> x509.GeneralName:
         if "://" not in value or not value.isascii() or any(c.isspace() for c in value):
             raise Malformed(f"invalid URI {value[:80]!r}")
         return x509.UniformResourceIdentifier(value)
-    raise Malformed(f"unsupported SAN type {kind[:20]!r}; use DNS, IP, email or URI")
+    if kind == "UPN":
+        if not _EMAIL.fullmatch(value):
+            raise Malformed(f"invalid user principal name {value[:80]!r}")
+        return x509.OtherName(UPN_OID, der.tlv(_UTF8_STRING, value.encode("utf-8")))
+    raise Malformed(f"unsupported SAN type {kind[:20]!r}; use DNS, IP, email, URI or UPN")
+
+
+def subtree(text: str) -> x509.GeneralName:
+    """A name-constraints subtree (RFC 5280 §4.2.1.10): ``DNS:example.com``, ``IP:10.0.0.0/8``,
+    ``email:example.com`` (a domain) or ``URI:.example.com``."""
+    kind, sep, value = text.partition(":")
+    kind = kind.strip().upper()
+    value = value.strip()
+    if not sep or not value:
+        raise Malformed(f"invalid subtree {text[:80]!r}: expected DNS:, IP:, email: or URI: and a value")
+    if kind == "DNS":
+        check_dns_name(value.lstrip("."))
+        return x509.DNSName(value)
+    if kind == "IP":
+        try:
+            return x509.IPAddress(ipaddress.ip_network(value, strict=True))
+        except ValueError:
+            raise Malformed(f"invalid network {value[:60]!r} (use an address with its prefix, 10.0.0.0/8)") from None
+    if kind == "EMAIL":
+        return x509.RFC822Name(value)
+    if kind == "URI":
+        return x509.UniformResourceIdentifier(value)
+    raise Malformed(f"unsupported subtree type {kind[:20]!r}; use DNS, IP, email or URI")
 
 
 def format_san(name: x509.GeneralName) -> str:
@@ -75,7 +107,8 @@ def format_san(name: x509.GeneralName) -> str:
     if isinstance(name, x509.RegisteredID):
         return f"RID:{name.value.dotted_string}"
     if isinstance(name, x509.OtherName):
-        return f"otherName:{name.type_id.dotted_string}"
+        upn = upn_value(name)
+        return f"UPN:{upn}" if upn is not None else f"otherName:{name.type_id.dotted_string}"
     return f"other:{type(name).__name__}"
 
 
@@ -92,4 +125,19 @@ _KINDS = {
 
 def san_kind(name: x509.GeneralName) -> str:
     """The TYPE part of :func:`format_san`."""
+    if isinstance(name, x509.OtherName) and name.type_id == UPN_OID:
+        return "UPN"
     return _KINDS.get(type(name), "other")
+
+
+def upn_value(name: x509.OtherName) -> str | None:
+    """The text of a UPN otherName (a DER UTF8String), ``None`` for other otherNames or bad encodings."""
+    if name.type_id != UPN_OID:
+        return None
+    try:
+        reader = der.Reader(name.value)
+        text = reader.bytes_of(_UTF8_STRING).decode("utf-8")
+        reader.finish()
+    except (der.DERError, UnicodeDecodeError):
+        return None
+    return text

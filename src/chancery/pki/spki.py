@@ -26,6 +26,12 @@ def key_identifiers(public_key: PublicKeyTypes) -> KeyIdentifiers:
     )
 
 
+def sha256_key_identifier(public_key: PublicKeyTypes) -> bytes:
+    """RFC 7093 §2 method (1): the leftmost 160 bits of the SHA-256 of the subjectPublicKey BIT STRING value."""
+    spki = public_key.public_bytes(serialization.Encoding.DER, serialization.PublicFormat.SubjectPublicKeyInfo)
+    return hashlib.sha256(subject_public_key(spki)).digest()[:20]
+
+
 def subject_public_key(spki: bytes) -> bytes:
     """The subjectPublicKey bits of a DER SubjectPublicKeyInfo (X.509 §4.1):
     SEQUENCE { algorithm AlgorithmIdentifier, subjectPublicKey BIT STRING }."""

@@ -9,11 +9,12 @@ from chancery.domain.permissions import Permission
 from chancery.domain.principals import Principal, Role
 from chancery.errors import Forbidden
 
-_READ = frozenset({Permission.CA_READ, Permission.CERT_READ})
+_READ = frozenset({Permission.CA_READ, Permission.CERT_READ, Permission.PROFILE_READ})
 
 ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
     Role.ADMINISTRATOR: frozenset(Permission),
-    Role.CA_OPERATOR: _READ | {Permission.CA_MANAGE, Permission.CERT_ISSUE, Permission.CERT_REVOKE},
+    Role.CA_OPERATOR: _READ
+    | {Permission.CA_MANAGE, Permission.CERT_ISSUE, Permission.CERT_REVOKE, Permission.PROFILE_MANAGE},
     Role.RA_OFFICER: _READ | {Permission.CERT_ISSUE, Permission.CERT_REVOKE},
     Role.AUDITOR: _READ,
     Role.REQUESTER: frozenset(),

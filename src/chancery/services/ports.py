@@ -13,6 +13,7 @@ from chancery.domain.records import (
     ApiTokenRecord,
     CertificateAuthorityRecord,
     CertificateRecord,
+    ProfileRecord,
     Revocation,
     TrustAnchorRecord,
 )
@@ -100,6 +101,15 @@ class ResponderRepository(Protocol):
     def add(self, record: ResponderRecord) -> None: ...
 
 
+class ProfileRepository(Protocol):
+    def add(self, record: ProfileRecord) -> None: ...
+    def latest(self, name: str) -> ProfileRecord | None: ...
+    def get(self, name: str, version: int) -> ProfileRecord | None: ...
+    def list_latest(self) -> tuple[ProfileRecord, ...]: ...
+    def versions(self, name: str) -> tuple[ProfileRecord, ...]: ...
+    def referencing(self, subject_profile: str) -> tuple[ProfileRecord, ...]: ...
+
+
 class UnitOfWork(Protocol):
     authorities: AuthorityRepository
     certificates: CertificateRepository
@@ -110,6 +120,7 @@ class UnitOfWork(Protocol):
     crls: CrlRepository
     ocsp_responses: OcspResponseRepository
     ocsp_responders: ResponderRepository
+    profiles: ProfileRepository
 
 
 class Transactions(Protocol):

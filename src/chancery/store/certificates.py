@@ -254,6 +254,7 @@ def _to_row(record: CertificateRecord) -> dict[str, Any]:
         "renewal_of": record.renewal_of.hex if record.renewal_of else None,
         "crl_entry": None,
         "crl_partition": record.crl_partition,
+        "profile_version": record.profile_version,
     }
 
 
@@ -281,5 +282,6 @@ def _from_row(row: Any) -> CertificateRecord:
         revocation=revocation,
         renewal_of=SerialNumber(int(row["renewal_of"], 16)) if row["renewal_of"] else None,
         crl_partition=row["crl_partition"],
+        profile_version=row["profile_version"],
         row_id=row["id"],
     )

@@ -96,11 +96,29 @@ certificates = Table(
     Column("renewal_of", String(40), nullable=True),
     Column("crl_entry", LargeBinary, nullable=True),  # revokedCertificates entry, while revoked
     Column("crl_partition", Integer, nullable=True),  # the CRL distribution point it names
+    Column("profile_version", Integer, nullable=True),  # NULL: issued before profiles were versioned
     # DESIGN.md invariant 2: serials are unique per issuer, enforced here.
     UniqueConstraint("ca_name", "serial"),
     Index("ix_certificates_ca_name_state", "ca_name", "state"),
     Index("ix_certificates_not_after", "not_after"),
     Index("ix_certificates_public_key_sha256", "public_key_sha256"),
+)
+
+profiles = Table(
+    "profiles",
+    metadata,
+    Column("id", RowId, primary_key=True, autoincrement=True),
+    Column("name", String(64), nullable=False),
+    Column("version", Integer, nullable=False),
+    Column("kind", String(16), nullable=False),
+    Column("document", Text, nullable=False),  # JSON, as its author wrote it
+    Column("subject_profile", String(64), nullable=True),
+    Column("subject_version", Integer, nullable=True),
+    Column("comment", Text, nullable=False, default=""),
+    Column("created_by", String(128), nullable=False),
+    Column("created_at", UTCDateTime, nullable=False),
+    # Versions only grow; two concurrent edits of one profile cannot both take the next number.
+    UniqueConstraint("name", "version"),
 )
 
 api_tokens = Table(

@@ -7,6 +7,7 @@ from sqlalchemy.engine import Connection
 from chancery.store.authorities import AuthorityRepository
 from chancery.store.certificates import CertificateRepository
 from chancery.store.ocsp_responses import OcspResponseRepository
+from chancery.store.profiles import ProfileRepository
 from chancery.store.revocation import (
     CrlRepository,
     ResponderRepository,
@@ -31,3 +32,4 @@ class UnitOfWork:
         self.crls = CrlRepository(conn)
         self.ocsp_responses = OcspResponseRepository(conn)
         self.ocsp_responders = ResponderRepository(conn)
+        self.profiles = ProfileRepository(conn)

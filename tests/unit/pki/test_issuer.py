@@ -44,11 +44,14 @@ def self_signed_root(key_type: KeyType = KeyType.EC_P256, days: int = 3650, path
 
 
 def leaf_request(
-    profile: str = "tls-server", sans: tuple[str, ...] = ("DNS:www.example.com",), **kw: object
+    profile: str = "tls-server",
+    sans: tuple[str, ...] = ("DNS:www.example.com",),
+    subject: str = "CN=www.example.com",
+    **kw: object,
 ) -> CertificateRequest:
     key = make_key()
     return CertificateRequest(
-        parse_name("CN=www.example.com"),
+        parse_name(subject),
         key.public_key(),
         builtin_profile(profile),
         sans=tuple(parse_san(s) for s in sans),
@@ -130,7 +133,7 @@ def test_sign_exactly_once() -> None:
 @pytest.mark.parametrize(
     ("request_kwargs", "error"),
     [
-        pytest.param({"sans": ()}, RejectedIdentifier, id="fail/tls-server-without-san"),
+        pytest.param({"sans": (), "subject": "C=DE"}, RejectedIdentifier, id="fail/tls-server-without-san"),
         pytest.param({"sans": ("email:a@example.com",)}, RejectedIdentifier, id="fail/email-in-tls-server"),
         pytest.param(
             {"sans": tuple(f"DNS:h{i}.example.com" for i in range(101))}, RejectedIdentifier, id="fail/too-many-sans"
@@ -158,7 +161,8 @@ def test_ip_addresses_are_allowed_in_tls_server() -> None:
 def test_wildcards_are_allowed_in_tls_server() -> None:
     # RFC 6125 §6.4.3 wildcards; pkilint's PKIX-only validator flags them (RFC 5280 has no
     # wildcard syntax), so this certificate is checked for content, not PKIX-linted.
-    cert = prepare(leaf_request(sans=("DNS:*.example.com",)), self_signed_root(), SerialNumber(2), NOW).sign()
+    request = leaf_request(sans=("DNS:*.example.com",), subject="CN=*.example.com")
+    cert = prepare(request, self_signed_root(), SerialNumber(2), NOW).sign()
     assert extension(cert, x509.SubjectAlternativeName) == x509.SubjectAlternativeName([x509.DNSName("*.example.com")])
 
 

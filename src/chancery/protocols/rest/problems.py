@@ -35,6 +35,7 @@ STATUS_BY_KIND: dict[ErrorKind, int] = {
     ErrorKind.REJECTED_IDENTIFIER: 400,
     ErrorKind.BAD_CSR: 400,
     ErrorKind.BAD_PUBLIC_KEY: 400,
+    ErrorKind.LINT_FAILED: 422,
     ErrorKind.BAD_REVOCATION_REASON: 400,
     ErrorKind.ALREADY_REVOKED: 409,
     ErrorKind.APPROVAL_REQUIRED: 202,

@@ -1,6 +1,7 @@
 """The issuance cycle (docs/issuance-cycle.md, DESIGN.md invariant 1).
 
-1. prepare: check the request against profile, key policy and issuer; build.
+1. prepare: check the request against profile, key policy and issuer; build;
+   lint the result when the profile says so (DESIGN.md invariant 8).
 2. reserve: record the serial and what will be signed, durably, before signing.
 3. sign: exactly once, through the key store.
 4. store: record the signed certificate, durably, before anyone receives it.
@@ -30,6 +31,7 @@ from chancery.pki.issuer import CertificateRequest, PreparedCertificate, Signer,
 from chancery.services.authority.signers import SignerDirectory
 from chancery.services.durable import Steps, run_steps, run_steps_async
 from chancery.services.ports import DurableWriter, UnitOfWork
+from chancery.services.profiles.lint_gate import LintGate
 
 _SERIAL_ATTEMPTS = 3
 
@@ -62,11 +64,13 @@ class IssuanceCycle:
         writer: DurableWriter,
         signers: SignerDirectory,
         clock: Clock,
+        lint: LintGate,
         serials: Callable[[], SerialNumber] = new_serial,
     ) -> None:
         self._writer = writer
         self._signers = signers
         self._clock = clock
+        self._lint = lint
         self._serials = serials
 
     def issue(self, ca_name: str, request: CertificateRequest, provenance: Provenance = Provenance()) -> Issued:
@@ -90,10 +94,13 @@ class IssuanceCycle:
 
     def _steps(self, issuer: _IssuingCA, request: CertificateRequest, provenance: Provenance) -> Steps[Issued]:
         now = self._clock.now()
+        request.profile.check_issuer(issuer.name)
         for attempt in range(_SERIAL_ATTEMPTS):
             serial = self._serials()
             partition = serial.value % issuer.crl_partitions if issuer.crl_partitions else None
             prepared = prepare(request, issuer.signer, serial, now, crl_partition=partition)
+            if attempt == 0:  # a new serial changes nothing the linter looks at
+                self._lint.check(prepared, request.profile)
             record = _reservation(issuer.name, prepared, provenance, now)
             try:
                 yield _Reserve(record)
@@ -162,6 +169,7 @@ def _reservation(
         serial=facts.serial,
         state=CertificateState.RESERVED,
         profile=facts.profile,
+        profile_version=facts.profile_version,
         subject=facts.subject,
         sans=facts.sans,
         not_before=facts.not_before,

@@ -21,11 +21,16 @@ from chancery.pki.csr import build_csr, csr_to_der, csr_to_pem
 from chancery.pki.encoding import fingerprint_sha256, load_certificates, to_der, to_pem, to_pkcs7
 from chancery.pki.issuer import CertificateRequest, Signer
 from chancery.pki.names import format_name, parse_name
-from chancery.pki.profiles import Profile, builtin_profile
+from chancery.pki.profiles import Profile
+from chancery.pki.profiles.subject import subject_for
 from chancery.services.authority.cycle import IssuanceCycle, Issued
 from chancery.services.authority.signers import SignerDirectory
 from chancery.services.authorization import require
 from chancery.services.ports import DurableWriter, Transactions, UnitOfWork
+from chancery.services.profiles.catalog import ProfileCatalog
+
+ROOT_PROFILE = "root-ca"
+SUBORDINATE_PROFILE = "sub-ca"
 
 
 @dataclass(frozen=True)
@@ -65,6 +70,7 @@ class HierarchyService:
         writer: DurableWriter,
         cycle: IssuanceCycle,
         signers: SignerDirectory,
+        profiles: ProfileCatalog,
         keys: KeyStore,
         clock: Clock,
         base_url: str,
@@ -73,6 +79,7 @@ class HierarchyService:
         self._writer = writer
         self._cycle = cycle
         self._signers = signers
+        self._profiles = profiles
         self._keys = keys
         self._clock = clock
         self._base_url = base_url.rstrip("/")
@@ -82,13 +89,14 @@ class HierarchyService:
     def create_root(self, principal: Principal, new: NewCA) -> CertificateAuthorityRecord:
         """Generate a key and a self-signed root certificate (RFC 5280 §3.2)."""
         require(principal, Permission.CA_MANAGE)
-        name, subject, validity = self._check_new(new, builtin_profile("root-ca"))
+        profile = self._profiles.get(ROOT_PROFILE)
+        name, subject, validity = self._check_new(new, profile)
         key = self._keys.generate(new.key_type, KeyPurpose.CA)
         record = self._add_pending(_Pending(name, subject, new.key_type, key, parent=None))
         request = CertificateRequest(
             subject=subject,
             public_key=key.public_key(),
-            profile=builtin_profile("root-ca"),
+            profile=profile,
             validity=validity,
             path_length=new.path_length,
         )
@@ -100,7 +108,8 @@ class HierarchyService:
         require(principal, Permission.CA_MANAGE)
         if new.parent is None:
             raise Malformed("an intermediate CA needs a parent (or use --csr-out for an offline parent)")
-        name, subject, validity = self._check_new(new, builtin_profile("sub-ca"))
+        profile = self._profiles.get(SUBORDINATE_PROFILE)
+        name, subject, validity = self._check_new(new, profile)
         parent = self._signers.get(new.parent)
         require(principal, Permission.CA_MANAGE, parent.record.name)
         if parent.signer.remaining_path_length == 0:
@@ -110,7 +119,7 @@ class HierarchyService:
         request = CertificateRequest(
             subject=subject,
             public_key=key.public_key(),
-            profile=builtin_profile("sub-ca"),
+            profile=profile,
             validity=validity,
             path_length=new.path_length,
         )
@@ -120,7 +129,7 @@ class HierarchyService:
     def create_pending(self, principal: Principal, new: NewCA) -> PendingCA:
         """Generate a key and a CSR for a parent elsewhere (offline root, third-party CA)."""
         require(principal, Permission.CA_MANAGE)
-        name, subject, _ = self._check_new(new, builtin_profile("sub-ca"))
+        name, subject, _ = self._check_new(new, self._profiles.get(SUBORDINATE_PROFILE))
         key = self._keys.generate(new.key_type, KeyPurpose.CA)
         csr = build_csr(subject, key)
         record = self._add_pending(_Pending(name, subject, new.key_type, key, parent=None, csr=csr_to_der(csr)))
@@ -221,8 +230,9 @@ class HierarchyService:
     # -- helpers --------------------------------------------------------------------------
 
     def _check_new(self, new: NewCA, profile: Profile) -> tuple[CAName, x509.Name, dt.timedelta | None]:
+        """Validate before any key is made; the subject is already held to the profile's DN rules."""
         name = ca_name(new.name)
-        subject = parse_name(new.subject)
+        subject = subject_for(profile, parse_name(new.subject))
         validity = None
         if new.validity_days is not None:
             validity = dt.timedelta(days=new.validity_days)

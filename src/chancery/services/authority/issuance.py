@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import datetime as dt
 from dataclasses import dataclass, field
 
 from cryptography import x509
@@ -18,12 +17,14 @@ from chancery.pki.csr import load_csr
 from chancery.pki.encoding import public_key_sha256
 from chancery.pki.issuer import CertificateRequest
 from chancery.pki.names import parse_name
-from chancery.pki.profiles import ISSUABLE_PROFILES, Profile, builtin_profile
+from chancery.pki.profiles import Profile
 from chancery.pki.sans import parse_san
 from chancery.services.authority.cycle import IssuanceCycle, Issued, Provenance
+from chancery.services.authority.requests import request_from_csr, validity
 from chancery.services.authorization import require
 from chancery.services.certificates import MIN_PKCS12_PASSWORD
 from chancery.services.ports import Transactions
+from chancery.services.profiles.catalog import ProfileCatalog
 
 
 @dataclass(frozen=True)
@@ -57,10 +58,13 @@ class IssuedWithKey:
 
 
 class IssuanceService:
-    def __init__(self, transactions: Transactions, cycle: IssuanceCycle, keys: KeyStore) -> None:
+    def __init__(
+        self, transactions: Transactions, cycle: IssuanceCycle, keys: KeyStore, profiles: ProfileCatalog
+    ) -> None:
         self._tx = transactions
         self._cycle = cycle
         self._keys = keys
+        self._profiles = profiles
 
     def issue_from_csr(self, principal: Principal, request: IssueFromCsr) -> Issued:
         """Check the CSR (proof of possession, key policy, names) and issue under the profile."""
@@ -72,22 +76,21 @@ class IssuanceService:
 
     def _from_csr(self, principal: Principal, request: IssueFromCsr) -> CertificateRequest:
         require(principal, Permission.CERT_ISSUE, request.ca)
-        profile = issuable_profile(request.profile)
-        csr = load_csr(request.csr)
-        return CertificateRequest(
-            subject=csr.subject,
-            public_key=csr.public_key,
-            profile=profile,
-            sans=csr.sans,
-            validity=_days(request.validity_days),
-            path_length=request.path_length,
-        )
+        profile = self.issuable_profile(request.profile)
+        return request_from_csr(request.csr, profile, request.validity_days, request.path_length)
+
+    def issuable_profile(self, name: str) -> Profile:
+        """The newest version of a profile a request may name (root profiles only self-sign)."""
+        profile = self._profiles.get(name)
+        if not profile.issuable:
+            raise Malformed(f"profile {name!r} is for self-signed roots; create one with `chancery ca create-root`")
+        return profile
 
     def issue_with_new_key(self, principal: Principal, request: IssueWithNewKey) -> IssuedWithKey:
         """Generate a key in the key store, issue for it, return both as PKCS#12."""
         require(principal, Permission.CERT_ISSUE, request.ca)
         require(principal, Permission.KEY_EXPORT, request.ca)
-        profile = issuable_profile(request.profile)
+        profile = self.issuable_profile(request.profile)
         if profile.is_ca:
             raise Malformed("CA keys are never generated for export; create the CA with `chancery ca` instead")
         if len(request.password) < MIN_PKCS12_PASSWORD:
@@ -100,7 +103,7 @@ class IssuanceService:
             public_key=key.public_key(),
             profile=profile,
             sans=sans,
-            validity=_days(request.validity_days),
+            validity=validity(request.validity_days),
         )
         try:
             issued = self._cycle.issue(request.ca, certificate_request, Provenance(key_id=key.key_id))
@@ -119,16 +122,18 @@ class IssuanceService:
         return IssuedWithKey(issued=issued, pkcs12=pkcs12)
 
     def renew(self, principal: Principal, ca: str, serial: SerialNumber, validity_days: int | None = None) -> Issued:
-        """A new certificate for the same key, subject and names, with a new validity period."""
+        """A new certificate for the same key, subject and names, with a new validity period,
+        under the newest version of its profile."""
         require(principal, Permission.CERT_ISSUE, ca)
         old, certificate = self._renewable(ca, serial)
         request = CertificateRequest(
             subject=certificate.subject,
             public_key=certificate.public_key(),
-            profile=builtin_profile(old.profile),
+            profile=self.issuable_profile(old.profile),
             sans=_sans_of(certificate),
-            validity=_days(validity_days),
+            validity=validity(validity_days),
             path_length=_path_length_of(certificate),
+            extensions=tuple(certificate.extensions),  # what the profile lets through is kept
         )
         return self._cycle.issue(ca, request, Provenance(key_id=old.key_id, renewal_of=old.serial))
 
@@ -144,10 +149,11 @@ class IssuanceService:
         request = CertificateRequest(
             subject=certificate.subject,
             public_key=parsed.public_key,
-            profile=builtin_profile(old.profile),
+            profile=self.issuable_profile(old.profile),
             sans=_sans_of(certificate),
-            validity=_days(validity_days),
+            validity=validity(validity_days),
             path_length=_path_length_of(certificate),
+            extensions=tuple(certificate.extensions),  # what the profile lets through is kept
         )
         return self._cycle.issue(ca, request, Provenance(renewal_of=old.serial))
 
@@ -159,22 +165,6 @@ class IssuanceService:
         if old.state is not CertificateState.ISSUED:
             raise Conflict(f"certificate {serial} is {old.state.value}; only valid certificates are renewed")
         return old, x509.load_der_x509_certificate(old.der)
-
-
-def issuable_profile(name: str) -> Profile:
-    """A built-in profile an operator may issue under (root-ca is for self-signing only)."""
-    profile = builtin_profile(name)
-    if name not in ISSUABLE_PROFILES:
-        raise Malformed(f"profile {name!r} cannot be requested; use one of: {', '.join(ISSUABLE_PROFILES)}")
-    return profile
-
-
-def _days(days: int | None) -> dt.timedelta | None:
-    if days is None:
-        return None
-    if days < 1 or days > 100 * 366:
-        raise Malformed("validity must be between 1 and 36600 days")
-    return dt.timedelta(days=days)
 
 
 def _sans_of(certificate: x509.Certificate) -> tuple[x509.GeneralName, ...]:

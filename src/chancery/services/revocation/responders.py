@@ -15,14 +15,15 @@ from chancery.keys.base import KeyPurpose, KeyStore
 from chancery.pki.encoding import to_der
 from chancery.pki.issuer import CertificateRequest
 from chancery.pki.ocsp import Responder
-from chancery.pki.profiles import builtin_profile
 from chancery.services.authority.cycle import IssuanceCycle
 from chancery.services.authority.signers import SignerDirectory
 from chancery.services.ports import ClusterLock, DurableWriter, Transactions, UnitOfWork
+from chancery.services.profiles.catalog import ProfileCatalog
 from chancery.services.revocation.settings import RevocationSettingsService
 
 # A responder certificate is replaced once less than this share of its life is left.
 _RENEW_WHEN_LEFT = 1 / 3
+RESPONDER_PROFILE = "ocsp-responder"
 
 
 class ResponderDirectory:
@@ -33,6 +34,7 @@ class ResponderDirectory:
         signers: SignerDirectory,
         keys: KeyStore,
         cycle: IssuanceCycle,
+        profiles: ProfileCatalog,
         settings: RevocationSettingsService,
         lock: ClusterLock,
         clock: Clock,
@@ -42,6 +44,7 @@ class ResponderDirectory:
         self._signers = signers
         self._keys = keys
         self._cycle = cycle
+        self._profiles = profiles
         self._settings = settings
         self._lock = lock
         self._clock = clock
@@ -87,7 +90,7 @@ class ResponderDirectory:
         key = self._keys.generate(active.record.key_type, KeyPurpose.OCSP)
         subject = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, f"OCSP responder of {ca}"[:64])])
         request = CertificateRequest(
-            subject=subject, public_key=key.public_key(), profile=builtin_profile("ocsp-responder")
+            subject=subject, public_key=key.public_key(), profile=self._profiles.get(RESPONDER_PROFILE)
         )
         issued = self._cycle.issue(ca, request)
         record = ResponderRecord(

@@ -1,0 +1,1 @@
+"""Profiles as data: the stored versions, the compiled catalog issuance reads, lint before sign."""
