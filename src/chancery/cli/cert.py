@@ -36,7 +36,7 @@ OutOption = Annotated[Path | None, typer.Option("--out", help="Write here instea
 @app.command("issue")
 def issue(
     ca: CaOption,
-    profile: Annotated[str, typer.Option(help="tls-server, tls-client, sub-ca or ocsp-responder.")] = "tls-server",
+    profile: Annotated[str, typer.Option(help="A certificate profile (`chancery profile list`).")] = "tls-server",
     csr: Annotated[Path | None, typer.Option(help="One CSR (PEM or DER).")] = None,
     csr_dir: Annotated[Path | None, typer.Option("--csr-dir", help="Issue for every *.csr/*.pem/*.der here.")] = None,
     out: OutOption = None,
@@ -320,6 +320,7 @@ def _as_dict(r: CertificateRecord, now: dt.datetime) -> dict[str, object]:
         "serial_number": r.serial.hex,
         "status": r.status(now).value,
         "profile": r.profile,
+        "profile_version": r.profile_version,
         "subject": r.subject,
         "sans": list(r.sans),
         "not_before": r.not_before.isoformat(),

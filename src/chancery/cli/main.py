@@ -8,7 +8,7 @@ import sys
 import typer
 
 from chancery import __version__
-from chancery.cli import ca, cert, crl, demo, init, serve
+from chancery.cli import ca, cert, crl, demo, init, profile, serve
 from chancery.cli.errors import EXIT_CODES
 from chancery.cli.session import err_console
 from chancery.errors import CAError
@@ -26,6 +26,7 @@ app.command("demo")(demo.demo)
 app.add_typer(ca.app, name="ca")
 app.add_typer(cert.app, name="cert")
 app.add_typer(crl.app, name="crl")
+app.add_typer(profile.app, name="profile")
 
 
 @app.callback(invoke_without_command=True)

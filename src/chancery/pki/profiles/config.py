@@ -13,7 +13,7 @@ import re
 from typing import Any, Literal
 
 from cryptography import x509
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from chancery.errors import Malformed, SubError
 from chancery.pki.lint import LintSet
@@ -31,6 +31,7 @@ from chancery.pki.profiles.model import (
     StringSyntax,
     SubjectRules,
 )
+from chancery.pki.sans import subtree
 
 _STRICT = ConfigDict(extra="forbid", frozen=True)
 _NAME = re.compile(r"^[a-z0-9][a-z0-9._-]{0,62}$")  # profile and CA names (chancery.domain.names)
@@ -90,6 +91,17 @@ class ValidityConfig(BaseModel):
         parse_duration(value)
         return value
 
+    @model_validator(mode="after")
+    def _ordered(self) -> ValidityConfig:
+        default, maximum = parse_duration(self.default), parse_duration(self.max)
+        if not dt.timedelta(0) < default <= maximum:
+            raise ValueError("default must be positive and at most max")
+        if maximum > MAX_VALIDITY:
+            raise ValueError("max is at most 100 years")
+        if parse_duration(self.backdate) > dt.timedelta(days=1):
+            raise ValueError("backdate is at most 1 day")
+        return self
+
 
 class KeyConfig(BaseModel):
     model_config = _STRICT
@@ -99,10 +111,38 @@ class KeyConfig(BaseModel):
     curves: list[Literal["P-256", "P-384", "P-521"]] = Field(default_factory=lambda: ["P-256", "P-384", "P-521"])
 
 
-class UsageConfig(BaseModel):
+KeyUsageName = Literal[
+    "digital_signature",
+    "content_commitment",
+    "key_encipherment",
+    "data_encipherment",
+    "key_agreement",
+    "key_cert_sign",
+    "crl_sign",
+]
+
+
+class KeyUsageConfig(BaseModel):
     model_config = _STRICT
     critical: bool
-    usages: list[str]
+    usages: list[KeyUsageName] = Field(min_length=1)
+
+
+class ExtendedKeyUsageConfig(BaseModel):
+    model_config = _STRICT
+    critical: bool
+    usages: list[str] = Field(min_length=1, max_length=32)
+
+    @field_validator("usages")
+    @classmethod
+    def _known(cls, value: list[str]) -> list[str]:
+        for usage in value:
+            try:
+                names.extended_key_usage(usage)
+            except ValueError:
+                known = ", ".join(names.EXTENDED_KEY_USAGES)
+                raise ValueError(f"unknown usage {usage!r}: use a dotted OID or {known}") from None
+        return value
 
 
 class RdnConfig(BaseModel):
@@ -128,6 +168,14 @@ class RdnConfig(BaseModel):
     @classmethod
     def _compiles(cls, value: str | None) -> str | None:
         return _regex(value)
+
+    @model_validator(mode="after")
+    def _consistent(self) -> RdnConfig:
+        if self.min > self.max:
+            raise ValueError("min is larger than max")
+        if not self.from_request and self.value is None and self.default is None:
+            raise ValueError("an attribute that does not come from the request needs a value or default")
+        return self
 
 
 class SubjectConfig(BaseModel):
@@ -155,6 +203,18 @@ class SanConfig(BaseModel):
     copy_common_name: bool = False
     types: dict[Literal["DNS", "IP", "email", "URI", "UPN"], SanTypeConfig] = Field(default_factory=dict)
 
+    @model_validator(mode="after")
+    def _consistent(self) -> SanConfig:
+        if self.required and not self.types:
+            raise ValueError("SANs are required but no SAN type is allowed")
+        ip = self.types.get("IP")
+        for entry in (ip.allow + ip.deny) if ip else ():
+            try:
+                ipaddress.ip_network(entry, strict=False)
+            except ValueError:
+                raise ValueError(f"types.IP: {entry!r} is not an IP network") from None
+        return self
+
 
 class PolicyConfig(BaseModel):
     model_config = _STRICT
@@ -171,9 +231,25 @@ class PolicyConfig(BaseModel):
 
 class NameConstraintsConfig(BaseModel):
     model_config = _STRICT
-    critical: bool = True
-    permitted: list[str] = Field(default_factory=list)
-    excluded: list[str] = Field(default_factory=list)
+    critical: bool = True  # RFC 5280 §4.2.1.10: MUST be critical
+    permitted: list[str] = Field(default_factory=list, max_length=1000)
+    excluded: list[str] = Field(default_factory=list, max_length=1000)
+
+    @field_validator("permitted", "excluded")
+    @classmethod
+    def _subtrees(cls, value: list[str]) -> list[str]:
+        for entry in value:
+            try:
+                subtree(entry)
+            except Malformed as exc:
+                raise ValueError(exc.detail) from None
+        return value
+
+    @model_validator(mode="after")
+    def _some(self) -> NameConstraintsConfig:
+        if not self.permitted and not self.excluded:
+            raise ValueError("needs permitted or excluded subtrees")
+        return self
 
 
 class CustomExtensionConfig(BaseModel):
@@ -200,11 +276,29 @@ class CustomExtensionConfig(BaseModel):
 
 class ExtensionsConfig(BaseModel):
     model_config = _STRICT
-    certificate_policies: list[PolicyConfig] = Field(default_factory=list)
+    certificate_policies: list[PolicyConfig] = Field(default_factory=list, max_length=32)
     name_constraints: NameConstraintsConfig | None = None
     ocsp_no_check: bool = False
     must_staple: bool = False
-    custom: list[CustomExtensionConfig] = Field(default_factory=list)
+    custom: list[CustomExtensionConfig] = Field(default_factory=list, max_length=32)
+
+    @model_validator(mode="after")
+    def _distinct(self) -> ExtensionsConfig:
+        seen = set()
+        if self.certificate_policies:
+            seen.add(x509.CertificatePolicies.oid)
+        if self.name_constraints is not None:
+            seen.add(x509.NameConstraints.oid)
+        if self.ocsp_no_check:
+            seen.add(x509.OCSPNoCheck.oid)
+        if self.must_staple:
+            seen.add(x509.TLSFeature.oid)
+        for custom in self.custom:
+            oid = names.oid(custom.oid)
+            if oid in seen or oid in MANAGED_EXTENSIONS:
+                raise ValueError(f"custom: {custom.oid} is built by Chancery or given twice")
+            seen.add(oid)
+        return self
 
 
 class AcceptConfig(BaseModel):
@@ -230,8 +324,8 @@ class ProfileConfig(BaseModel):
     kind: Literal["leaf", "ca", "root"] = "leaf"
     validity: ValidityConfig
     keys: list[KeyConfig] = Field(default_factory=list)
-    key_usage: UsageConfig
-    extended_key_usage: UsageConfig | None = None
+    key_usage: KeyUsageConfig
+    extended_key_usage: ExtendedKeyUsageConfig | None = None
     path_length: int | None = Field(default=None, ge=0, le=16)
     subject_profile: str | None = None
     subject: SubjectConfig | None = None
@@ -275,80 +369,71 @@ def load_document(document: Any) -> ProfileConfig | SubjectProfileConfig:
     if not isinstance(document, dict):
         raise InvalidProfile("a profile is a mapping of settings")
     model: type[BaseModel] = SubjectProfileConfig if document.get("kind") == "subject" else ProfileConfig
+    problems = [] if model is SubjectProfileConfig else _top_level_problems(document)
     try:
-        return model.model_validate(document)  # type: ignore[return-value]
+        config = model.model_validate(document)
     except ValidationError as exc:
-        raise _invalid(exc.errors()) from None
-
-
-def compile_subject(config: SubjectProfileConfig | SubjectConfig, name: str, version: int) -> SubjectRules:
-    problems: list[SubError] = []
-    rules = tuple(_rdn_rule(rule, f"rules[{i}]", problems) for i, rule in enumerate(config.rules))
+        problems = _from_pydantic(exc.errors()) + problems
     _raise_if(problems)
-    return SubjectRules(name=name, version=version, rules=rules)
+    return config  # type: ignore[return-value]
 
 
-def compile_profile(config: ProfileConfig, version: int, subject: SubjectRules | None = None) -> Profile:
-    """Build the runtime profile; ``subject`` is the referenced subject-DN profile, already compiled."""
-    problems: list[SubError] = []
-    default, maximum = parse_duration(config.validity.default), parse_duration(config.validity.max)
-    backdate = parse_duration(config.validity.backdate)
-    if not dt.timedelta(0) < default <= maximum:
-        problems.append(SubError("validity.default", "must be positive and at most validity.max"))
-    if maximum > MAX_VALIDITY:
-        problems.append(SubError("validity.max", "at most 100 years"))
-    if backdate > dt.timedelta(days=1):
-        problems.append(SubError("validity.backdate", "at most 1 day"))
-    key_usage = frozenset(config.key_usage.usages)
-    for usage in key_usage - names.KEY_USAGES:
-        problems.append(
-            SubError("key_usage.usages", f"unknown key usage {usage!r}; use {', '.join(sorted(names.KEY_USAGES))}")
-        )
-    kind = ProfileKind(config.kind)
-    if (kind is not ProfileKind.LEAF) != ("key_cert_sign" in key_usage):
+def _top_level_problems(document: dict[str, Any]) -> list[SubError]:
+    """Rules between a profile's top-level fields, checked on the raw document so that they are
+    reported together with every field's own problems."""
+    problems = []
+    kind = document.get("kind", "leaf")
+    key_usage = document.get("key_usage")
+    usages = key_usage.get("usages") if isinstance(key_usage, dict) else None
+    if kind in ("leaf", "ca", "root") and isinstance(usages, list) and (kind != "leaf") != ("key_cert_sign" in usages):
         problems.append(
             SubError("key_usage.usages", "key_cert_sign is required for CA and root profiles, and only for them")
         )
-    ekus = _ekus(config, problems)
-    if config.path_length is not None and kind is ProfileKind.LEAF:
+    if kind == "leaf" and document.get("path_length") is not None:
         problems.append(SubError("path_length", "only CA profiles have a path length"))
-    if config.subject_key_identifier == "none" and kind is not ProfileKind.LEAF:
+    if kind in ("ca", "root") and document.get("subject_key_identifier") == "none":
         problems.append(SubError("subject_key_identifier", "CA certificates must carry one (RFC 5280 §4.2.1.2)"))
-    if config.subject_profile is not None and subject is None:
-        problems.append(SubError("subject_profile", f"no subject-DN profile named {config.subject_profile!r}"))
-    if config.subject is not None and config.subject_profile is not None:
+    if document.get("subject") is not None and document.get("subject_profile") is not None:
         problems.append(SubError("subject", "give subject rules or a subject_profile, not both"))
-    if config.subject is not None:
-        try:
-            subject = compile_subject(config.subject, config.name, version)
-        except InvalidProfile as exc:
-            problems.extend(SubError(f"subject.{e.identifier}", e.detail) for e in exc.sub_errors)
-    sans = _sans(config.sans, problems)
-    if config.extensions.name_constraints is not None and kind is ProfileKind.LEAF:
+    extensions = document.get("extensions")
+    if kind == "leaf" and isinstance(extensions, dict) and extensions.get("name_constraints") is not None:
         problems.append(
             SubError("extensions.name_constraints", "name constraints belong in CA profiles (RFC 5280 §4.2.1.10)")
         )
-    fixed = _fixed_extensions(config.extensions, problems)
-    pass_through = frozenset(names.oid(o) for o in config.pass_through)
-    _raise_if(problems)
+    return problems
+
+
+def compile_profile(config: ProfileConfig, version: int, subject: SubjectRules | None = None) -> Profile:
+    """Build the runtime profile from a validated config; ``subject`` is the referenced
+    subject-DN profile, already compiled (:class:`InvalidProfile` if it is missing)."""
+    if config.subject_profile is not None and subject is None:
+        problem = SubError("subject_profile", f"no subject-DN profile named {config.subject_profile!r}")
+        raise InvalidProfile(_summary((problem,)), sub_errors=(problem,))
+    if config.subject is not None:
+        subject = compile_subject(config.subject, config.name, version)
+    ekus = (
+        tuple(names.extended_key_usage(u) for u in config.extended_key_usage.usages)
+        if config.extended_key_usage
+        else ()
+    )
     return Profile(
         name=config.name,
-        kind=kind,
+        kind=ProfileKind(config.kind),
         version=version,
         description=config.description,
-        default_validity=default,
-        max_validity=maximum,
-        backdate=backdate,
-        key_usage=key_usage,
+        default_validity=parse_duration(config.validity.default),
+        max_validity=parse_duration(config.validity.max),
+        backdate=parse_duration(config.validity.backdate),
+        key_usage=frozenset(config.key_usage.usages),
         key_usage_critical=config.key_usage.critical,
         extended_key_usage=ekus,
         extended_key_usage_critical=config.extended_key_usage.critical if config.extended_key_usage else False,
         keys=tuple(_key_rule(k) for k in config.keys),
         path_length=config.path_length,
         subject=subject,
-        sans=sans,
-        pass_through=pass_through,
-        fixed_extensions=fixed,
+        sans=_sans(config.sans),
+        pass_through=frozenset(names.oid(o) for o in config.pass_through),
+        fixed_extensions=_fixed_extensions(config.extensions),
         subject_key_identifier=config.subject_key_identifier,
         signature_hash=config.signature_hash,
         cas=frozenset(config.cas),
@@ -356,34 +441,17 @@ def compile_profile(config: ProfileConfig, version: int, subject: SubjectRules |
     )
 
 
-def _ekus(config: ProfileConfig, problems: list[SubError]) -> tuple[x509.ObjectIdentifier, ...]:
-    if config.extended_key_usage is None:
-        return ()
-    result = []
-    for usage in config.extended_key_usage.usages:
-        try:
-            result.append(names.extended_key_usage(usage))
-        except ValueError:
-            known = ", ".join(names.EXTENDED_KEY_USAGES)
-            problems.append(
-                SubError("extended_key_usage.usages", f"unknown usage {usage!r}: use a dotted OID or {known}")
-            )
-    return tuple(result)
+def compile_subject(config: SubjectProfileConfig | SubjectConfig, name: str, version: int) -> SubjectRules:
+    return SubjectRules(name=name, version=version, rules=tuple(_rdn_rule(rule) for rule in config.rules))
 
 
-def _rdn_rule(config: RdnConfig, where: str, problems: list[SubError]) -> RdnRule:
+def _rdn_rule(config: RdnConfig) -> RdnRule:
     oid, label = names.attribute(config.attribute)
-    if config.min > config.max:
-        problems.append(SubError(f"{where}.min", "min is larger than max"))
-    if config.required and config.min == 0:
-        config = config.model_copy(update={"min": 1})
-    if not config.from_request and config.value is None and config.default is None:
-        problems.append(SubError(f"{where}.value", "an attribute that does not come from the request needs a value"))
     return RdnRule(
         oid=oid,
         label=label,
         required=config.required,
-        min_count=config.min,
+        min_count=max(config.min, 1) if config.required else config.min,
         max_count=config.max,
         syntax=StringSyntax(config.syntax) if config.syntax else None,
         pattern=re.compile(config.regex) if config.regex else None,
@@ -394,40 +462,29 @@ def _rdn_rule(config: RdnConfig, where: str, problems: list[SubError]) -> RdnRul
     )
 
 
-def _sans(config: SanConfig, problems: list[SubError]) -> SanRules:
+def _sans(config: SanConfig) -> SanRules:
     rules = []
     for kind, rule in config.types.items():
-        allow_networks, deny_networks = [], []
-        if kind == "IP":
-            for label, entries, into in (("allow", rule.allow, allow_networks), ("deny", rule.deny, deny_networks)):
-                for entry in entries:
-                    try:
-                        into.append(ipaddress.ip_network(entry, strict=False))
-                    except ValueError:
-                        problems.append(SubError(f"sans.types.IP.{label}", f"{entry!r} is not an IP network"))
+        is_ip = kind == "IP"
         rules.append(
             SanTypeRule(
                 kind=kind,
                 pattern=re.compile(rule.regex) if rule.regex else None,
-                allow=tuple(a.lower().lstrip(".") for a in rule.allow) if kind != "IP" else (),
-                deny=tuple(d.lower().lstrip(".") for d in rule.deny) if kind != "IP" else (),
+                allow=() if is_ip else tuple(a.lower().lstrip(".") for a in rule.allow),
+                deny=() if is_ip else tuple(d.lower().lstrip(".") for d in rule.deny),
                 wildcards=rule.wildcards,
-                allow_networks=tuple(allow_networks),
-                deny_networks=tuple(deny_networks),
+                allow_networks=tuple(ipaddress.ip_network(a, strict=False) for a in rule.allow) if is_ip else (),
+                deny_networks=tuple(ipaddress.ip_network(d, strict=False) for d in rule.deny) if is_ip else (),
             )
         )
-    if config.required and not rules:
-        problems.append(SubError("sans.types", "SANs are required but no SAN type is allowed"))
     return SanRules(
         required=config.required, max_count=config.max, types=tuple(rules), copy_common_name=config.copy_common_name
     )
 
 
-def _fixed_extensions(
-    config: ExtensionsConfig, problems: list[SubError]
-) -> tuple[x509.Extension[x509.ExtensionType], ...]:
+def _fixed_extensions(config: ExtensionsConfig) -> tuple[x509.Extension[x509.ExtensionType], ...]:
     extensions: list[x509.Extension[x509.ExtensionType]] = []
-    if config.certificate_policies:
+    if config.certificate_policies:  # RFC 5280 §4.2.1.4
         policies = []
         for policy in config.certificate_policies:
             qualifiers: list[str | x509.UserNotice] = list(policy.cps)
@@ -435,41 +492,23 @@ def _fixed_extensions(
                 qualifiers.append(x509.UserNotice(None, policy.notice))
             policies.append(x509.PolicyInformation(names.oid(policy.oid), qualifiers or None))
         extensions.append(x509.Extension(x509.CertificatePolicies.oid, False, x509.CertificatePolicies(policies)))
-    if config.name_constraints is not None:
-        constraints = _name_constraints(config.name_constraints, problems)
-        if constraints is not None:
-            extensions.append(x509.Extension(x509.NameConstraints.oid, config.name_constraints.critical, constraints))
+    constraints = config.name_constraints
+    if constraints is not None:  # RFC 5280 §4.2.1.10
+        value = x509.NameConstraints(
+            permitted_subtrees=[subtree(e) for e in constraints.permitted] or None,
+            excluded_subtrees=[subtree(e) for e in constraints.excluded] or None,
+        )
+        extensions.append(x509.Extension(x509.NameConstraints.oid, constraints.critical, value))
     if config.ocsp_no_check:
         extensions.append(x509.Extension(x509.OCSPNoCheck.oid, False, x509.OCSPNoCheck()))  # RFC 6960 §4.2.2.2.1
     if config.must_staple:  # RFC 7633: TLS feature status_request
         feature = x509.TLSFeature([x509.TLSFeatureType.status_request])
         extensions.append(x509.Extension(x509.TLSFeature.oid, False, feature))
-    seen = {e.oid for e in extensions}
-    for i, custom in enumerate(config.custom):
+    for custom in config.custom:
         oid = names.oid(custom.oid)
-        if oid in seen or oid in MANAGED_EXTENSIONS:
-            problems.append(SubError(f"extensions.custom[{i}].oid", f"{custom.oid} is set by Chancery or twice"))
-            continue
-        seen.add(oid)
         value = x509.UnrecognizedExtension(oid, bytes.fromhex(custom.value))
         extensions.append(x509.Extension(oid, custom.critical, value))
     return tuple(extensions)
-
-
-def _name_constraints(config: NameConstraintsConfig, problems: list[SubError]) -> x509.NameConstraints | None:
-    from chancery.pki.sans import subtree
-
-    permitted, excluded = [], []
-    for label, entries, into in (("permitted", config.permitted, permitted), ("excluded", config.excluded, excluded)):
-        for entry in entries:
-            try:
-                into.append(subtree(entry))
-            except (Malformed, ValueError) as exc:
-                problems.append(SubError(f"extensions.name_constraints.{label}", getattr(exc, "detail", str(exc))))
-    if not permitted and not excluded:
-        problems.append(SubError("extensions.name_constraints", "needs permitted or excluded subtrees"))
-        return None
-    return x509.NameConstraints(permitted_subtrees=permitted or None, excluded_subtrees=excluded or None)
 
 
 def _key_rule(config: KeyConfig) -> KeyRule:
@@ -498,15 +537,14 @@ def _lint(config: LintConfig, ekus: tuple[x509.ObjectIdentifier, ...]) -> LintPo
     )
 
 
-def _invalid(errors: list[Any]) -> InvalidProfile:
-    subs = tuple(
+def _from_pydantic(errors: list[Any]) -> list[SubError]:
+    return [
         SubError(
             ".".join(str(p) for p in e.get("loc", ())) or "profile",
             str(e.get("msg", "invalid")).removeprefix("Value error, "),
         )
         for e in errors[:50]
-    )
-    return InvalidProfile(_summary(subs), sub_errors=subs)
+    ]
 
 
 def _raise_if(problems: list[SubError]) -> None:

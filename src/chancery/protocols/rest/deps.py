@@ -13,6 +13,8 @@ from chancery.errors import Unauthorized
 from chancery.services.authority.hierarchy import HierarchyService
 from chancery.services.authority.issuance import IssuanceService
 from chancery.services.certificates import CertificateService
+from chancery.services.profiles.preview import ProfilePreviews
+from chancery.services.profiles.service import ProfileService
 from chancery.services.revocation.bulk import BulkRevocation
 from chancery.services.revocation.crls import CrlPublisher
 from chancery.services.revocation.settings import RevocationSettingsService
@@ -30,6 +32,8 @@ class RestServices(Protocol):
     bulk_revocation: BulkRevocation
     crls: CrlPublisher
     revocation_settings: RevocationSettingsService
+    profiles: ProfileService
+    previews: ProfilePreviews
 
 
 async def get_services(request: Request) -> RestServices:

@@ -83,6 +83,7 @@ class CertificatePublic(BaseModel):
     serial_number: str
     status: str
     profile: str
+    profile_version: int | None = Field(default=None, description="the profile version it was issued under")
     subject: str
     sans: list[str]
     not_before: dt.datetime
@@ -100,6 +101,7 @@ class CertificatePublic(BaseModel):
             serial_number=record.serial.hex,
             status=record.status(now).value,
             profile=record.profile,
+            profile_version=record.profile_version,
             subject=record.subject,
             sans=list(record.sans),
             not_before=record.not_before,
@@ -128,6 +130,7 @@ def issued_json(issued: Issued, now: dt.datetime) -> bytes:
             "serial_number": record.serial.hex,
             "status": record.status(now).value,
             "profile": record.profile,
+            "profile_version": record.profile_version,
             "subject": record.subject,
             "sans": list(record.sans),
             "not_before": record.not_before.isoformat(),
