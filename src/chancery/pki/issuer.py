@@ -243,19 +243,24 @@ _HASHES: dict[str, hashes.HashAlgorithm] = {
 
 
 def _path_length(request: CertificateRequest, signer: Signer) -> int | None:
+    """The pathLenConstraint (RFC 5280 §4.2.1.9): what the request asks for, else the profile's
+    default, never more than the issuer allows below it."""
     if not request.profile.is_ca:
         return None
     limit = signer.remaining_path_length
-    if signer.certificate is not None and limit is not None and limit < 1:
+    if signer.certificate is None:
+        limit = None  # a root constrains nothing above itself
+    if limit is not None and limit < 1:
         raise Conflict("the issuing CA's path length constraint allows no further CA below it (RFC 5280 §4.2.1.9)")
     wanted = request.path_length
     if wanted is not None and wanted < 0:
         raise Malformed("path length must be zero or positive")
-    if signer.certificate is None or limit is None:
-        return wanted
     if wanted is None:
-        return limit - 1
-    if wanted > limit - 1:
+        default = request.profile.path_length
+        if limit is None:
+            return default
+        return limit - 1 if default is None else min(default, limit - 1)
+    if limit is not None and wanted > limit - 1:
         raise Conflict(f"path length {wanted} exceeds what the issuing CA allows ({limit - 1})")
     return wanted
 

@@ -15,7 +15,7 @@ from typing import Any, Literal
 from cryptography import x509
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
-from chancery.errors import Malformed, SubError
+from chancery.errors import CAError, Malformed, SubError
 from chancery.pki.lint import LintSet
 from chancery.pki.profiles import names
 from chancery.pki.profiles.model import (
@@ -241,7 +241,7 @@ class NameConstraintsConfig(BaseModel):
         for entry in value:
             try:
                 subtree(entry)
-            except Malformed as exc:
+            except CAError as exc:  # Malformed, or RejectedIdentifier for a bad DNS name
                 raise ValueError(exc.detail) from None
         return value
 

@@ -118,15 +118,23 @@ class ProfileService:
         return saved
 
     def install_builtins(self, principal: Principal) -> tuple[str, ...]:
-        """Store every shipped profile not stored yet (``chancery init``); returns the names installed."""
-        installed = []
-        for name, document in builtin_documents():
-            with self._tx.read() as uow:
-                exists = uow.profiles.latest(name) is not None
-            if not exists:
-                self.save(principal, document, "shipped with Chancery", create=True)
-                installed.append(name)
-        return tuple(installed)
+        """Store every shipped profile not stored yet, in one transaction (``chancery init``);
+        returns the names installed. Profiles an operator already has are left as they are."""
+        require(principal, Permission.PROFILE_MANAGE)
+        configs = [(load_document(document), document) for _, document in builtin_documents()]
+
+        def work(uow: UnitOfWork) -> tuple[str, ...]:
+            installed = []
+            for config, document in configs:  # subject-DN profiles come first
+                if uow.profiles.latest(config.name) is None:
+                    self._save(uow, principal, config, document, "shipped with Chancery", create=True)
+                    installed.append(config.name)
+            return tuple(installed)
+
+        installed = self._writer.run(work)
+        if installed:
+            self._catalog.forget()
+        return installed
 
     def _save(
         self,
