@@ -93,11 +93,11 @@ def test_leaf_carries_the_usual_extensions(profile: str) -> None:
 
 def test_key_encipherment_only_for_rsa_keys() -> None:
     root = self_signed_root()
-    ec_leaf = prepare(leaf_request(), root, SerialNumber(2), NOW).sign()
+    ec_leaf = prepare(leaf_request("device"), root, SerialNumber(2), NOW).sign()
     assert not extension(ec_leaf, x509.KeyUsage).key_encipherment  # type: ignore[attr-defined]
     rsa_key = make_key("rsa-2048")
     request = CertificateRequest(
-        parse_name("CN=r"), rsa_key.public_key(), builtin_profile("tls-server"), sans=(x509.DNSName("r.example.com"),)
+        parse_name("CN=r"), rsa_key.public_key(), builtin_profile("device"), sans=(x509.DNSName("r.example.com"),)
     )
     rsa_leaf = prepare(request, root, SerialNumber(3), NOW).sign()
     assert extension(rsa_leaf, x509.KeyUsage).key_encipherment  # type: ignore[attr-defined]

@@ -73,6 +73,11 @@ def extended_key_usage(text: str) -> x509.ObjectIdentifier:
     return EXTENDED_KEY_USAGES[text] if text in EXTENDED_KEY_USAGES else oid(text)
 
 
+def label(identifier: x509.ObjectIdentifier) -> str:
+    """How errors name a subject attribute: ``CN``, ``UID``..., else the dotted OID."""
+    return _LABELS.get(identifier.dotted_string, identifier.dotted_string)
+
+
 def attribute(text: str) -> tuple[x509.ObjectIdentifier, str]:
     """(OID, label) of a subject attribute given by name (``CN``) or dotted OID."""
     found = ATTRIBUTES.get(text.upper().replace("_", ""))

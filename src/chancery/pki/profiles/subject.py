@@ -7,6 +7,7 @@ from cryptography.x509.name import _ASN1Type
 from cryptography.x509.oid import NameOID
 
 from chancery.errors import RejectedIdentifier, SubError
+from chancery.pki.profiles import names
 from chancery.pki.profiles.model import Profile, RdnRule, StringSyntax, SubjectRules
 
 _PRINTABLE = frozenset("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789 '()+,-./:=?")
@@ -63,8 +64,7 @@ def apply_subject(rules: SubjectRules, requested: x509.Name) -> x509.Name:
     known = {rule.oid for rule in rules.rules}
     for oid in asked:
         if oid not in known:
-            label = getattr(oid, "_name", None) or oid.dotted_string
-            problems.append(SubError(f"subject.{label}", "not allowed by the subject profile"))
+            problems.append(SubError(f"subject.{names.label(oid)}", "not allowed by the subject profile"))
     attributes: list[x509.NameAttribute] = []
     for rule in rules.rules:
         for value in _values(rule, asked.get(rule.oid, []), problems):
@@ -81,7 +81,7 @@ def check_upper_bounds(subject: x509.Name) -> x509.Name:
     for attribute in subject:
         bound = UPPER_BOUNDS.get(attribute.oid)
         if bound is not None and isinstance(attribute.value, str) and len(attribute.value) > bound:
-            label = getattr(attribute.oid, "_name", None) or attribute.oid.dotted_string
+            label = names.label(attribute.oid)
             raise RejectedIdentifier(
                 f"subject {label} is longer than {bound} characters (RFC 5280 Appendix A)",
                 sub_errors=(SubError(f"subject.{label}", f"longer than {bound} characters"),),
