@@ -271,6 +271,7 @@ def test_every_command_has_help_with_an_example() -> None:
             ("cert", c)
             for c in ("issue", "generate", "revoke", "release-hold", "renew", "rekey", "list", "show", "export")
         ]
+        + [("profile", c) for c in ("list", "import", "export", "versions", "preview")]
     )
     for command in commands:
         result = runner.invoke(app, [*command, "--help"], env={"COLUMNS": "200"})

@@ -245,7 +245,7 @@ def list_certificates(
         now = chancery.clock.now()
         if as_json:
             for r in records:
-                console.print_json(json.dumps(_as_dict(r, now)))
+                typer.echo(json.dumps(_as_dict(r, now)))
             return
         table = Table("CA", "serial", "status", "profile", "subject", "SANs", "not after")
         for r in records:
