@@ -11,6 +11,7 @@ from cryptography.hazmat.primitives.asymmetric.types import PublicKeyTypes
 from cryptography.x509.oid import AuthorityInformationAccessOID
 
 from chancery.domain.records import DistributionUrls
+from chancery.pki.preencoded import encoded
 from chancery.pki.profiles.model import Profile
 
 
@@ -97,7 +98,7 @@ def issuer_extensions(
     key_identifier: bytes, urls: DistributionUrls | None
 ) -> tuple[x509.Extension[x509.ExtensionType], ...]:
     """What every certificate of one issuer carries: AKI (RFC 5280 §4.2.1.1), CRL DP and AIA."""
-    aki = _extension(x509.AuthorityKeyIdentifier(key_identifier, None, None), False)
+    aki = encoded(_extension(x509.AuthorityKeyIdentifier(key_identifier, None, None), False))
     if urls is None:
         return (aki,)
     return (aki, *distribution_extensions(urls))
@@ -114,7 +115,7 @@ def distribution_extensions(urls: DistributionUrls) -> tuple[x509.Extension[x509
             ),
         ]
     )
-    return (_extension(x509.CRLDistributionPoints([crl]), False), _extension(aia, False))
+    return (encoded(_extension(x509.CRLDistributionPoints([crl]), False)), encoded(_extension(aia, False)))
 
 
 def _extension(value: x509.ExtensionType, critical: bool) -> x509.Extension[x509.ExtensionType]:
@@ -123,16 +124,16 @@ def _extension(value: x509.ExtensionType, critical: bool) -> x509.Extension[x509
 
 @lru_cache(maxsize=64)
 def _basic_constraints(ca: bool, path_length: int | None) -> x509.Extension[x509.ExtensionType]:
-    return _extension(x509.BasicConstraints(ca=ca, path_length=path_length), True)
+    return encoded(_extension(x509.BasicConstraints(ca=ca, path_length=path_length), True))
 
 
 @lru_cache(maxsize=256)
 def _key_usage_extension(usages: frozenset[str], critical: bool, rsa_key: bool) -> x509.Extension[x509.ExtensionType]:
-    return _extension(_key_usage(usages, rsa_key), critical)
+    return encoded(_extension(_key_usage(usages, rsa_key), critical))
 
 
 @lru_cache(maxsize=256)
 def _extended_key_usage(
     usages: tuple[x509.ObjectIdentifier, ...], critical: bool
 ) -> x509.Extension[x509.ExtensionType]:
-    return _extension(x509.ExtendedKeyUsage(list(usages)), critical)
+    return encoded(_extension(x509.ExtendedKeyUsage(list(usages)), critical))

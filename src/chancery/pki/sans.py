@@ -21,11 +21,15 @@ _UTF8_STRING = 0x0C
 # RFC 1034 §3.5 preferred name syntax (LDH labels), as RFC 5280 §4.2.1.6 requires,
 # with an optional leading "*." wildcard label (RFC 6125 §6.4.3).
 _LABEL = re.compile(r"^(?!-)[a-z0-9-]{1,63}(?<!-)$")
+_LDH = r"[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?"
+_VALID_NAME = re.compile(rf"(?:\*\.)?(?:{_LDH}\.)+{_LDH}")  # the common case in one match; errors are diagnosed below
 _EMAIL = re.compile(r"^[^@\s]{1,64}@[^@\s]{1,255}$")
 
 
 def check_dns_name(name: str) -> None:
     """Raise :class:`RejectedIdentifier` unless ``name`` is a valid (possibly wildcard) DNS name."""
+    if len(name) <= 253 and _VALID_NAME.fullmatch(name):
+        return
     candidate = name[2:] if name.startswith("*.") else name
     if not candidate or len(name) > 253 or name != name.lower():
         raise RejectedIdentifier(f"invalid DNS name {name[:80]!r}: must be lower-case and at most 253 characters")

@@ -17,6 +17,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 
 from chancery.errors import CAError, Malformed, SubError
 from chancery.pki.lint import LintSet
+from chancery.pki.preencoded import encoded
 from chancery.pki.profiles import names
 from chancery.pki.profiles.model import (
     AcceptedFinding,
@@ -446,16 +447,18 @@ def compile_subject(config: SubjectProfileConfig | SubjectConfig, name: str, ver
 
 
 def _rdn_rule(config: RdnConfig) -> RdnRule:
+    """One RDN rule, with what X.520 and RFC 5280 impose folded in (string type, upper bound)."""
     oid, label = names.attribute(config.attribute)
+    bounds = [b for b in (config.max_length, names.UPPER_BOUNDS.get(oid)) if b is not None]
     return RdnRule(
         oid=oid,
         label=label,
         required=config.required,
         min_count=max(config.min, 1) if config.required else config.min,
         max_count=config.max,
-        syntax=StringSyntax(config.syntax) if config.syntax else None,
+        syntax=StringSyntax(names.REQUIRED_SYNTAX.get(oid) or config.syntax or "utf8"),
         pattern=re.compile(config.regex) if config.regex else None,
-        max_length=config.max_length,
+        max_length=min(bounds) if bounds else None,
         value=config.value,
         default=config.default,
         from_request=config.from_request,
@@ -483,6 +486,11 @@ def _sans(config: SanConfig) -> SanRules:
 
 
 def _fixed_extensions(config: ExtensionsConfig) -> tuple[x509.Extension[x509.ExtensionType], ...]:
+    """The profile's own extensions, DER-encoded once (see :mod:`chancery.pki.preencoded`)."""
+    return tuple(encoded(extension) for extension in _typed_fixed_extensions(config))
+
+
+def _typed_fixed_extensions(config: ExtensionsConfig) -> tuple[x509.Extension[x509.ExtensionType], ...]:
     extensions: list[x509.Extension[x509.ExtensionType]] = []
     if config.certificate_policies:  # RFC 5280 §4.2.1.4
         policies = []

@@ -55,9 +55,9 @@ class RdnRule:
     required: bool = False
     min_count: int = 0
     max_count: int = 1
-    syntax: StringSyntax | None = None  # None: UTF8String, PrintableString for C and serialNumber
+    syntax: StringSyntax = StringSyntax.UTF8  # what X.520 requires wins (C is PrintableString...)
     pattern: re.Pattern[str] | None = None
-    max_length: int | None = None
+    max_length: int | None = None  # the profile's limit or RFC 5280's upper bound, the smaller
     value: str | None = None  # fixed
     default: str | None = None
     from_request: bool = True

@@ -44,6 +44,32 @@ ATTRIBUTES = {
 }
 _LABELS = {oid.dotted_string: label for label, oid in ATTRIBUTES.items()}
 
+# RFC 5280 Appendix A upper bounds (ub-*), in characters; X.520 for the street address.
+UPPER_BOUNDS = {
+    NameOID.COMMON_NAME: 64,
+    NameOID.ORGANIZATION_NAME: 64,
+    NameOID.ORGANIZATIONAL_UNIT_NAME: 64,
+    NameOID.LOCALITY_NAME: 128,
+    NameOID.STATE_OR_PROVINCE_NAME: 128,
+    NameOID.STREET_ADDRESS: 128,
+    NameOID.TITLE: 64,
+    NameOID.SERIAL_NUMBER: 64,
+    NameOID.PSEUDONYM: 128,
+    NameOID.EMAIL_ADDRESS: 255,
+    NameOID.POSTAL_CODE: 40,
+    NameOID.COUNTRY_NAME: 2,
+    NameOID.JURISDICTION_COUNTRY_NAME: 2,
+}
+# X.520 / RFC 5280 Appendix A: these are PrintableString, and emailAddress and DC IA5String,
+# whatever a profile says.
+REQUIRED_SYNTAX = {
+    NameOID.COUNTRY_NAME: "printable",
+    NameOID.SERIAL_NUMBER: "printable",
+    NameOID.JURISDICTION_COUNTRY_NAME: "printable",
+    NameOID.DOMAIN_COMPONENT: "ia5",
+    NameOID.EMAIL_ADDRESS: "ia5",
+}
+
 KEY_USAGES = frozenset(
     {
         "digital_signature",

@@ -16,7 +16,7 @@ def apply_sans(
     rules: SanRules, requested: tuple[x509.GeneralName, ...], subject: x509.Name, profile: str
 ) -> tuple[x509.GeneralName, ...]:
     """The SANs to certify; raise :class:`RejectedIdentifier` naming the name and the rule it breaks."""
-    names = list(dict.fromkeys(requested))  # duplicates once
+    names = list(dict.fromkeys(requested)) if len(requested) > 1 else list(requested)  # duplicates once
     if rules.copy_common_name:
         names = _with_common_name(names, subject)
     if len(names) > rules.max_count:
@@ -40,14 +40,21 @@ def apply_sans(
 
 
 def _check(rule: SanTypeRule, name: x509.GeneralName, profile: str) -> None:
-    text = format_san(name)
-    value = text.split(":", 1)[1]
-    if isinstance(name, x509.DNSName):
+    if isinstance(name, x509.DNSName):  # the common case first, without formatting
+        value = name.value
         check_dns_name(value)
         if value.startswith("*.") and not rule.wildcards:
             raise RejectedIdentifier(f"profile {profile} does not allow wildcard names ({value[:80]})")
-        _domain_rules(rule, value.removeprefix("*."), text, profile)
-    elif isinstance(name, x509.IPAddress):
+        if rule.allow or rule.deny:
+            _domain_rules(rule, value.removeprefix("*."), f"DNS:{value}", profile)
+        if rule.pattern is not None and not rule.pattern.fullmatch(value):
+            raise RejectedIdentifier(
+                f"DNS:{value[:80]} does not match {rule.pattern.pattern!r} required by profile {profile}"
+            )
+        return
+    text = format_san(name)
+    value = text.split(":", 1)[1]
+    if isinstance(name, x509.IPAddress):
         address = name.value
         if rule.allow_networks and not any(_contains(net, address) for net in rule.allow_networks):
             raise RejectedIdentifier(f"{text} is outside the networks profile {profile} allows")
@@ -79,19 +86,23 @@ def _contains(network: ipaddress.IPv4Network | ipaddress.IPv6Network, address: o
 def _with_common_name(names: list[x509.GeneralName], subject: x509.Name) -> list[x509.GeneralName]:
     """BR §7.1.4.3: a CN must also be a SAN; add it when it is a DNS name or IP address the request left out."""
     for attribute in subject.get_attributes_for_oid(NameOID.COMMON_NAME):
-        candidate = _as_san(str(attribute.value))
+        value = str(attribute.value).lower()
+        if any(isinstance(n, x509.DNSName) and n.value == value for n in names):
+            continue  # the usual case: the request lists it already
+        candidate = _as_san(value)
         if candidate is not None and candidate not in names:
             names.append(candidate)
     return names
 
 
 def _as_san(value: str) -> x509.GeneralName | None:
+    if value[:1].isdigit() or ":" in value:
+        try:
+            return x509.IPAddress(ipaddress.ip_address(value))
+        except ValueError:
+            pass
     try:
-        return x509.IPAddress(ipaddress.ip_address(value))
-    except ValueError:
-        pass
-    try:
-        check_dns_name(value.lower())
+        check_dns_name(value)
     except RejectedIdentifier:
         return None
-    return x509.DNSName(value.lower())
+    return x509.DNSName(value)
