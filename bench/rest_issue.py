@@ -4,6 +4,8 @@ A fresh data directory on SQLite (WAL, synchronous=FULL: each commit is fsync'd
 before it returns), a P-256 root and issuing CA, `chancery serve` pinned to one
 core and wrk pinned to the other, POSTing a CSR to /api/v1/cas/issuing/certificates.
 Afterwards every 201 the load generator counted is checked against the database.
+``lint`` sets the tls-server profile's lint mode first (every, sampled or off);
+by default the profile is used as shipped (sampled, 1%).
 """
 
 from __future__ import annotations
@@ -21,7 +23,7 @@ from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import NameOID
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from common import chancery_env, chancery_hierarchy, cpu_seconds, serve, wrk  # noqa: E402
+from common import chancery, chancery_env, chancery_hierarchy, cpu_seconds, serve, wrk  # noqa: E402
 
 
 def csr_pem() -> str:
@@ -35,7 +37,18 @@ def csr_pem() -> str:
     return csr.public_bytes(serialization.Encoding.PEM).decode()
 
 
-def run(seconds: int = 15, connections: int = 32, port: int = 8761) -> dict[str, float]:
+def set_lint_mode(env: dict[str, str], work: Path, mode: str) -> None:
+    """Edit the tls-server profile's lint mode the way an operator would (export, edit, import)."""
+    import yaml
+
+    document = yaml.safe_load(chancery(env, "profile", "export", "tls-server"))
+    document["lint"]["mode"] = mode
+    path = work / "tls-server.yaml"
+    path.write_text(yaml.safe_dump(document, sort_keys=False))
+    chancery(env, "profile", "import", str(path), "--comment", f"benchmark: lint {mode}")
+
+
+def run(seconds: int = 15, connections: int = 32, port: int = 8761, lint: str | None = None) -> dict[str, float]:
     if shutil.which("wrk") is None:
         raise SystemExit("wrk is missing: `make bench` installs it (apt-get install wrk)")
     work = Path(tempfile.mkdtemp(prefix="chancery-bench-"))
@@ -44,6 +57,8 @@ def run(seconds: int = 15, connections: int = 32, port: int = 8761) -> dict[str,
     try:
         chancery_hierarchy(env, "--admin-token-out", str(work / "token"))
         token = (work / "token").read_text().strip()
+        if lint is not None:
+            set_lint_mode(env, work, lint)
         body = json.dumps({"csr": csr_pem(), "profile": "tls-server"})
         script = work / "post.lua"
         script.write_text(
@@ -80,7 +95,7 @@ def run(seconds: int = 15, connections: int = 32, port: int = 8761) -> dict[str,
 
 
 if __name__ == "__main__":
-    result = run(seconds=int(sys.argv[1]) if len(sys.argv) > 1 else 15)
+    result = run(seconds=int(sys.argv[1]) if len(sys.argv) > 1 else 15, lint=sys.argv[2] if len(sys.argv) > 2 else None)
     print(
         f"REST issuance, durable (SQLite WAL, synchronous=FULL), 1 core: {result['rest_per_s']:.0f} certificates/s "
         f"({result['requests']} answered, {result['stored']} stored, {result['connections']} connections); "

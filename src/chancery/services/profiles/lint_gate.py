@@ -61,8 +61,10 @@ class LintGate:
 
     def check(self, prepared: PreparedCertificate, profile: Profile) -> LintReport | None:
         """Lint ``prepared`` when due; raise :class:`LintFailed` with the blocking findings."""
-        if not self.due(profile):
-            return None
+        return self.enforce(prepared, profile) if self.due(profile) else None
+
+    def enforce(self, prepared: PreparedCertificate, profile: Profile) -> LintReport:
+        """Lint ``prepared`` now; raise :class:`LintFailed` with the blocking findings."""
         report = self.report(prepared, profile)
         blocking = report.blocking
         if blocking:
