@@ -16,7 +16,7 @@ from chancery.domain.keytypes import KeyType
 from chancery.domain.principals import Principal, Role, local_operator
 from chancery.domain.queries import CertificateFilter, PageRequest
 from chancery.domain.records import CertificateAuthorityRecord, ProfileDocumentKind
-from chancery.errors import Conflict, Forbidden, LintFailed, Malformed, NotFound
+from chancery.errors import Conflict, Forbidden, LintFailed, Malformed, NotFound, RejectedIdentifier
 from chancery.pki.lint import lint
 from chancery.pki.profiles import InvalidProfile, builtin_profiles, load_document, parse_profile_text
 from chancery.services.authority.hierarchy import NewCA
@@ -304,3 +304,60 @@ def test_two_editors_cannot_take_the_same_version(app: wiring.Application, admin
     record = app.profiles.get(admin, "device")
     with pytest.raises(Conflict, match="saved meanwhile"), app.database.write() as uow:
         uow.profiles.add(record)
+
+
+STRICT_PROFILE = {
+    "name": "strict",
+    "validity": {"default": "30d", "max": "90d"},
+    "key_usage": {"critical": True, "usages": ["digital_signature"]},
+    "subject": {
+        "rules": [
+            {"attribute": "C", "syntax": "printable"},
+            {"attribute": "O", "max_length": 10},
+            {"attribute": "CN", "required": True, "syntax": "printable"},
+        ]
+    },
+    "sans": {"types": {"DNS": {"wildcards": False}}},
+}
+
+
+@pytest.mark.parametrize(
+    ("subject", "sans", "field", "rule"),
+    [
+        pytest.param(
+            [(N.LOCALITY_NAME, "Berlin"), (N.COMMON_NAME, "h")], (), "subject.L", "not allowed", id="fail/forbidden-rdn"
+        ),
+        pytest.param(
+            [(N.ORGANIZATION_NAME, "Example Corporation"), (N.COMMON_NAME, "h")],
+            (),
+            "subject.O",
+            "longer than 10 characters",
+            id="fail/over-length-limit",
+        ),
+        pytest.param(
+            [(N.COMMON_NAME, "host@example")], (), "subject.CN", "not a PrintableString", id="fail/wrong-string-type"
+        ),
+        pytest.param(
+            [(N.COMMON_NAME, "h")], ("DNS:*.example.com",), None, "does not allow wildcard names", id="fail/wildcard"
+        ),
+        pytest.param(
+            [(N.COMMON_NAME, "h")], ("IP:10.0.0.1",), None, "does not allow IP names", id="fail/ip-where-only-dns"
+        ),
+    ],
+)
+def test_requests_breaking_the_profile_are_refused_and_nothing_is_issued(
+    app: wiring.Application,
+    admin: Principal,
+    issuing: CertificateAuthorityRecord,
+    subject: list[tuple[x509.ObjectIdentifier, str]],
+    sans: tuple[str, ...],
+    field: str | None,
+    rule: str,
+) -> None:
+    app.profiles.save(admin, STRICT_PROFILE)
+    with pytest.raises(RejectedIdentifier) as refused:
+        app.issuance.issue_from_csr(admin, IssueFromCsr("issuing", "strict", csr(subject, sans)))
+    assert rule in refused.value.detail
+    if field is not None:
+        assert field in {e.identifier for e in refused.value.sub_errors}
+    assert app.certificates.search(admin, CertificateFilter(ca_name="issuing"), PageRequest()).items == ()  # type: ignore[arg-type]

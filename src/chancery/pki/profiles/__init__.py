@@ -1,20 +1,15 @@
 """Certificate profiles and subject-DN profiles: files -> validated config -> immutable rules.
 
 - :mod:`.files` parses YAML/JSON text defensively;
-- :mod:`.config` validates a document and compiles it (:class:`Profile`, :class:`SubjectRules`);
+- :mod:`.config` validates a document, every problem at once;
+- :mod:`.compiler` turns it into the immutable rules (:class:`Profile`, :class:`SubjectRules`);
 - :mod:`.subject` and :mod:`.san_policy` hold a request's subject and names to the rules;
 - :mod:`.builtins` are the profiles Chancery ships.
 """
 
 from chancery.pki.profiles.builtins import builtin_documents, builtin_profile, builtin_profiles
-from chancery.pki.profiles.config import (
-    InvalidProfile,
-    ProfileConfig,
-    SubjectProfileConfig,
-    compile_profile,
-    compile_subject,
-    load_document,
-)
+from chancery.pki.profiles.compiler import compile_profile, compile_subject
+from chancery.pki.profiles.config import InvalidProfile, ProfileConfig, SubjectProfileConfig, load_document
 from chancery.pki.profiles.files import dump_profile, parse_profile_text
 from chancery.pki.profiles.model import (
     KeyRule,

@@ -12,13 +12,8 @@ from pathlib import Path
 from typing import Any
 
 from chancery.errors import NotFound
-from chancery.pki.profiles.config import (
-    ProfileConfig,
-    SubjectProfileConfig,
-    compile_profile,
-    compile_subject,
-    load_document,
-)
+from chancery.pki.profiles.compiler import compile_profile, compile_subject
+from chancery.pki.profiles.config import ProfileConfig, SubjectProfileConfig, load_document
 from chancery.pki.profiles.files import parse_profile_text
 from chancery.pki.profiles.model import Profile, SubjectRules
 
