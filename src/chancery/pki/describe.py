@@ -9,20 +9,11 @@ from cryptography.hazmat.primitives.asymmetric import ec, rsa
 from cryptography.x509.oid import ExtensionOID
 
 from chancery.pki.names import format_name
-from chancery.pki.profiles.names import EXTENDED_KEY_USAGES
+from chancery.pki.profiles.names import EXTENDED_KEY_USAGES, KEY_USAGES
 from chancery.pki.sans import format_san
 from chancery.pki.spki import key_identifiers
 
 _EKU_NAMES = {oid.dotted_string: name for name, oid in EXTENDED_KEY_USAGES.items()}
-_KEY_USAGE_FLAGS = (
-    "digital_signature",
-    "content_commitment",
-    "key_encipherment",
-    "data_encipherment",
-    "key_agreement",
-    "key_cert_sign",
-    "crl_sign",
-)
 
 
 def describe_certificate(certificate: x509.Certificate, *, with_signature: bool = False) -> dict[str, Any]:
@@ -71,8 +62,7 @@ def _value(value: x509.ExtensionType) -> Any:  # noqa: C901 - one branch per ext
     if isinstance(value, x509.BasicConstraints):
         return {"ca": value.ca, "path_length": value.path_length}
     if isinstance(value, x509.KeyUsage):
-        flags = [flag for flag in _KEY_USAGE_FLAGS if getattr(value, flag)]
-        return flags
+        return [flag for flag in KEY_USAGES if getattr(value, flag)]
     if isinstance(value, x509.ExtendedKeyUsage):
         return [_EKU_NAMES.get(oid.dotted_string, oid.dotted_string) for oid in value]
     if isinstance(value, x509.SubjectAlternativeName):

@@ -72,7 +72,7 @@ def problems(raw: Any) -> dict[str, str]:
             id="fail/bad-policy-oid",
         ),
         pytest.param(
-            document(pass_through=["x.y"]), "pass_through", "not a dotted OID", id="fail/bad-pass-through-oid"
+            document(pass_through=["x.y"]), "pass_through.0", "not a dotted OID", id="fail/bad-pass-through-oid"
         ),
         pytest.param(
             document(pass_through=["2.5.29.17"]), "pass_through", "cannot pass through", id="fail/managed-pass-through"

@@ -11,10 +11,10 @@ from __future__ import annotations
 import datetime as dt
 import ipaddress
 import re
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 from cryptography import x509
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from chancery.errors import CAError, Malformed, SubError
 from chancery.pki.profiles import names
@@ -57,13 +57,28 @@ def parse_duration(value: object) -> dt.timedelta:
     return dt.timedelta(seconds=int(match.group(1)) * {"": 1, "s": 1, "m": 60, "h": 3600, "d": 86400}[match.group(2)])
 
 
-def _regex(value: str | None) -> str | None:
-    if value is not None:
-        try:
-            re.compile(value)
-        except re.error as exc:
-            raise ValueError(f"regex does not compile: {exc}") from None
+def _compiles(value: str) -> str:
+    try:
+        re.compile(value)
+    except re.error as exc:
+        raise ValueError(f"regex does not compile: {exc}") from None
     return value
+
+
+def _dotted(value: str) -> str:
+    names.oid(value)
+    return value
+
+
+def _key_usage(value: str) -> str:
+    if value not in names.KEY_USAGES:
+        raise ValueError(f"unknown key usage {value!r}; use {', '.join(names.KEY_USAGES)}")
+    return value
+
+
+Regex = Annotated[str, Field(max_length=1000), AfterValidator(_compiles)]
+Oid = Annotated[str, Field(max_length=200), AfterValidator(_dotted)]
+KeyUsageName = Annotated[str, AfterValidator(_key_usage)]
 
 
 class ValidityConfig(BaseModel):
@@ -98,17 +113,6 @@ class KeyConfig(BaseModel):
     curves: list[Literal["P-256", "P-384", "P-521"]] = Field(default_factory=lambda: ["P-256", "P-384", "P-521"])
 
 
-KeyUsageName = Literal[
-    "digital_signature",
-    "content_commitment",
-    "key_encipherment",
-    "data_encipherment",
-    "key_agreement",
-    "key_cert_sign",
-    "crl_sign",
-]
-
-
 class KeyUsageConfig(BaseModel):
     model_config = _STRICT
     critical: bool
@@ -139,7 +143,7 @@ class RdnConfig(BaseModel):
     min: int = Field(default=0, ge=0, le=16)
     max: int = Field(default=1, ge=1, le=16)
     syntax: Literal["utf8", "printable", "ia5"] | None = None
-    regex: str | None = None
+    regex: Regex | None = None
     max_length: int | None = Field(default=None, ge=1, le=1024)
     value: str | None = Field(default=None, max_length=1024)
     default: str | None = Field(default=None, max_length=1024)
@@ -150,11 +154,6 @@ class RdnConfig(BaseModel):
     def _attribute(cls, value: str) -> str:
         names.attribute(value)
         return value
-
-    @field_validator("regex")
-    @classmethod
-    def _compiles(cls, value: str | None) -> str | None:
-        return _regex(value)
 
     @model_validator(mode="after")
     def _consistent(self) -> RdnConfig:
@@ -172,15 +171,10 @@ class SubjectConfig(BaseModel):
 
 class SanTypeConfig(BaseModel):
     model_config = _STRICT
-    regex: str | None = None
+    regex: Regex | None = None
     allow: list[str] = Field(default_factory=list, max_length=1000)
     deny: list[str] = Field(default_factory=list, max_length=1000)
     wildcards: bool = True
-
-    @field_validator("regex")
-    @classmethod
-    def _compiles(cls, value: str | None) -> str | None:
-        return _regex(value)
 
 
 class SanConfig(BaseModel):
@@ -205,15 +199,9 @@ class SanConfig(BaseModel):
 
 class PolicyConfig(BaseModel):
     model_config = _STRICT
-    oid: str
-    cps: list[str] = Field(default_factory=list)
+    oid: Oid
+    cps: list[str] = Field(default_factory=list, max_length=8)
     notice: str | None = Field(default=None, max_length=200)
-
-    @field_validator("oid")
-    @classmethod
-    def _oid(cls, value: str) -> str:
-        names.oid(value)
-        return value
 
 
 class NameConstraintsConfig(BaseModel):
@@ -241,15 +229,9 @@ class NameConstraintsConfig(BaseModel):
 
 class CustomExtensionConfig(BaseModel):
     model_config = _STRICT
-    oid: str
+    oid: Oid
     critical: bool = False
-    value: str = Field(description="the extension value's DER, in hex")
-
-    @field_validator("oid")
-    @classmethod
-    def _oid(cls, value: str) -> str:
-        names.oid(value)
-        return value
+    value: str = Field(max_length=16384, description="the extension value's DER, in hex")
 
     @field_validator("value")
     @classmethod
@@ -317,7 +299,7 @@ class ProfileConfig(BaseModel):
     subject_profile: str | None = None
     subject: SubjectConfig | None = None
     sans: SanConfig = Field(default_factory=SanConfig)
-    pass_through: list[str] = Field(default_factory=list)
+    pass_through: list[Oid] = Field(default_factory=list, max_length=32)
     extensions: ExtensionsConfig = Field(default_factory=ExtensionsConfig)
     subject_key_identifier: Literal["sha1", "sha256", "none"] = "sha1"
     signature_hash: Literal["sha256", "sha384", "sha512"] | None = None
@@ -334,9 +316,9 @@ class ProfileConfig(BaseModel):
 
     @field_validator("pass_through")
     @classmethod
-    def _oids(cls, value: list[str]) -> list[str]:
+    def _not_managed(cls, value: list[str]) -> list[str]:
         for item in value:
-            if names.oid(item) in MANAGED_EXTENSIONS:
+            if x509.ObjectIdentifier(item) in MANAGED_EXTENSIONS:
                 raise ValueError(f"{item} is built by Chancery from the request and profile; it cannot pass through")
         return value
 

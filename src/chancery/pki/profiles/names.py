@@ -70,16 +70,15 @@ REQUIRED_SYNTAX = {
     NameOID.EMAIL_ADDRESS: "ia5",
 }
 
-KEY_USAGES = frozenset(
-    {
-        "digital_signature",
-        "content_commitment",
-        "key_encipherment",
-        "data_encipherment",
-        "key_agreement",
-        "key_cert_sign",
-        "crl_sign",
-    }
+# keyUsage bits by name, in the order of RFC 5280 §4.2.1.3 (encipherOnly and decipherOnly are not offered).
+KEY_USAGES = (
+    "digital_signature",
+    "content_commitment",
+    "key_encipherment",
+    "data_encipherment",
+    "key_agreement",
+    "key_cert_sign",
+    "crl_sign",
 )
 SAN_KINDS = ("DNS", "IP", "email", "URI", "UPN")
 UPN = x509.ObjectIdentifier("1.3.6.1.4.1.311.20.2.3")  # Microsoft User Principal Name (otherName)
