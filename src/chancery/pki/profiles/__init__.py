@@ -9,7 +9,7 @@
 
 from chancery.pki.profiles.builtins import builtin_documents, builtin_profile, builtin_profiles
 from chancery.pki.profiles.compiler import compile_profile, compile_subject
-from chancery.pki.profiles.config import InvalidProfile, ProfileConfig, SubjectProfileConfig, load_document
+from chancery.pki.profiles.config import InvalidProfile, ProfileConfig, SubjectProfileConfig, invalid, load_document
 from chancery.pki.profiles.files import dump_profile, parse_profile_text
 from chancery.pki.profiles.model import (
     KeyRule,
@@ -36,6 +36,7 @@ __all__ = [
     "compile_profile",
     "compile_subject",
     "dump_profile",
+    "invalid",
     "load_document",
     "parse_profile_text",
 ]

@@ -20,14 +20,15 @@ from chancery.domain.principals import Principal
 from chancery.domain.records import ProfileDocumentKind, ProfileRecord
 from chancery.errors import Conflict, Malformed, NotFound, SubError
 from chancery.pki.profiles import (
-    InvalidProfile,
     LintMode,
     Profile,
     ProfileConfig,
     SubjectProfileConfig,
     builtin_documents,
     compile_profile,
+    compile_subject,
     dump_profile,
+    invalid,
     load_document,
 )
 from chancery.services.authorization import require
@@ -165,7 +166,7 @@ class ProfileService:
         if isinstance(config, ProfileConfig):
             subject = self._check_certificate_profile(uow, principal, config, version, latest, comment, now)
         else:
-            compile_subject_record(_record(config.name, version, kind, document, principal, now, comment))
+            compile_subject(config, config.name, version)
         record = _record(config.name, version, kind, document, principal, now, comment, subject)
         uow.profiles.add(record)
         dependents = self._reversion_dependents(uow, principal, record, now) if latest is not None else ()
@@ -184,15 +185,13 @@ class ProfileService:
         """Compile the profile (raising every problem) and check it against the CAs it names."""
         subject = uow.profiles.latest(config.subject_profile) if config.subject_profile else None
         if subject is not None and subject.kind is not ProfileDocumentKind.SUBJECT:
-            raise InvalidProfile(
-                f"invalid profile: subject_profile: {subject.name!r} is a certificate profile",
-                sub_errors=(SubError("subject_profile", f"{subject.name!r} is not a subject-DN profile"),),
+            raise invalid(
+                [SubError("subject_profile", f"{subject.name!r} is a certificate profile, not a subject-DN one")]
             )
         profile = compile_profile(config, version, compile_subject_record(subject) if subject else None)
         problems = _ca_problems(uow, profile, now)
         if problems:
-            listed = "; ".join(f"{p.identifier}: {p.detail}" for p in problems)
-            raise InvalidProfile(f"invalid profile: {listed}", sub_errors=tuple(problems))
+            raise invalid(problems)
         was_off = latest is not None and load_document(document_of(latest)).lint.mode == "off"  # type: ignore[union-attr]
         if profile.lint.mode is LintMode.OFF and not was_off:
             require(principal, Permission.LINT_DISABLE)
