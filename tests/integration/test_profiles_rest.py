@@ -232,8 +232,9 @@ def test_bad_requests_get_problem_documents(
     kind: str,
     says: str,
 ) -> None:
-    headers = {**auth, **kwargs.pop("headers", {})}  # type: ignore[dict-item]
-    response = getattr(client, method)(path, headers=headers, **kwargs)
+    arguments = dict(kwargs)  # the parameters are shared by the SQLite and PostgreSQL runs: never mutate them
+    headers = {**auth, **arguments.pop("headers", {})}  # type: ignore[dict-item]
+    response = getattr(client, method)(path, headers=headers, **arguments)
     assert response.status_code == status, response.text
     assert response.headers["content-type"] == PROBLEM
     assert response.json()["type"].endswith(kind) and says in response.text
