@@ -4,19 +4,32 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from functools import cache
 from typing import TYPE_CHECKING
 
 from chancery.clock import Clock, SystemClock
+from chancery.domain.identity import LdapSettings
 from chancery.domain.principals import Principal, Role
 from chancery.errors import ConfigurationError, KeystoreUnavailable
 from chancery.keys.sealing import Sealer
 from chancery.keys.software import SoftwareKeyStore
+from chancery.services.approvals import DualControl
+from chancery.services.audit.checkpoints import AuditCheckpointer
+from chancery.services.audit.service import AuditService
+from chancery.services.audit.verification import AuditVerifier
 from chancery.services.authority.cycle import IssuanceCycle
-from chancery.services.authority.hierarchy import HierarchyService
+from chancery.services.authority.hierarchy import HierarchyService, new_ca_from
 from chancery.services.authority.issuance import IssuanceService
 from chancery.services.authority.signers import SignerDirectory
-from chancery.services.certificates import CertificateService
+from chancery.services.certificates import CertificateService, RevokeRequest
 from chancery.services.health import HealthService
+from chancery.services.identity.accounts import AccountService, NewGrant
+from chancery.services.identity.authentication import Authenticator
+from chancery.services.identity.directory import Directory, DirectoryUser
+from chancery.services.identity.directory_settings import DirectorySettingsService
+from chancery.services.identity.passwords import Passwords
+from chancery.services.identity.sessions import SessionService
+from chancery.services.policies import PolicyService
 from chancery.services.profiles.catalog import ProfileCatalog
 from chancery.services.profiles.lint_gate import LintGate
 from chancery.services.profiles.preview import ProfilePreviews
@@ -39,6 +52,7 @@ if TYPE_CHECKING:
     from chancery.web.app import ChanceryApp
 
 PassphraseSource = bytes | Callable[[], bytes]
+INITIAL_ADMINISTRATOR = "admin"
 
 
 @dataclass
@@ -56,6 +70,14 @@ class Application:
     tokens: TokenService
     profiles: ProfileService
     previews: ProfilePreviews
+    accounts: AccountService
+    authenticator: Authenticator
+    sessions: SessionService
+    directory: DirectorySettingsService
+    policies: PolicyService
+    dual_control: DualControl
+    audit: AuditService
+    audit_checkpoints: AuditCheckpointer
     health: HealthService
     revocation_settings: RevocationSettingsService
     crls: CrlPublisher
@@ -80,23 +102,35 @@ def build(settings: Settings, passphrase: PassphraseSource | None = None, clock:
     catalog = ProfileCatalog(database, ttl_seconds=settings.profile_cache_seconds)
     cycle = IssuanceCycle(writer, signers, clock, LintGate())
     lock = DatabaseLock(database)
-    revocation_settings = RevocationSettingsService(database, writer, signers)
+    dual = DualControl(database, writer, clock)
+    passwords = Passwords()
+    revocation_settings = RevocationSettingsService(database, writer, signers, clock)
     crls = CrlPublisher(database, writer, signers, revocation_settings, lock, clock)
     responders = ResponderDirectory(database, writer, signers, keys, cycle, catalog, revocation_settings, lock, clock)
     ocsp = OcspService(database, writer, signers, responders, revocation_settings, clock)
-    certificates = CertificateService(database, writer, keys, clock, listeners=[ocsp])
-    return Application(
+    certificates = CertificateService(database, writer, keys, clock, dual, listeners=[ocsp])
+    checkpoints = AuditCheckpointer(database, writer, keys, clock)
+    directory = _LazyLdapDirectory()
+    app = Application(
         settings=settings,
         clock=clock,
         database=database,
         writer=writer,
         keys=keys,
-        hierarchy=HierarchyService(database, writer, cycle, signers, catalog, keys, clock, settings.base_url),
+        hierarchy=HierarchyService(database, writer, cycle, signers, catalog, keys, clock, settings.base_url, dual),
         issuance=IssuanceService(database, cycle, keys, catalog),
         certificates=certificates,
         tokens=TokenService(database, writer, clock, settings.token_cache_seconds),
-        profiles=ProfileService(database, writer, catalog, clock),
+        profiles=ProfileService(database, writer, catalog, clock, dual),
         previews=ProfilePreviews(catalog, signers, clock),
+        accounts=AccountService(database, writer, clock, passwords, keys, dual),
+        authenticator=Authenticator(database, writer, clock, passwords, keys, directory),
+        sessions=SessionService(database, writer, clock),
+        directory=DirectorySettingsService(database, writer, clock, keys, directory, dual),
+        policies=PolicyService(database, writer, clock, dual),
+        dual_control=dual,
+        audit=AuditService(database, AuditVerifier(database, keys), checkpoints),
+        audit_checkpoints=checkpoints,
         health=HealthService(database),
         revocation_settings=revocation_settings,
         crls=crls,
@@ -105,11 +139,55 @@ def build(settings: Settings, passphrase: PassphraseSource | None = None, clock:
         bulk_revocation=BulkRevocation(database, writer, clock, listeners=[ocsp]),
         maintenance=RevocationMaintenance(database, crls, responders, ocsp, lock, clock),
     )
+    _register_sensitive_operations(app)
+    return app
+
+
+class _LazyLdapDirectory:
+    """The LDAP adapter, imported on first use: ldap3 takes a tenth of a second to import,
+    which every CLI command would otherwise pay."""
+
+    def authenticate(
+        self, settings: LdapSettings, bind_password: str, username: str, password: str
+    ) -> DirectoryUser | None:
+        return _ldap().authenticate(settings, bind_password, username, password)
+
+    def lookup(self, settings: LdapSettings, bind_password: str, username: str) -> DirectoryUser | None:
+        return _ldap().lookup(settings, bind_password, username)
+
+
+@cache
+def _ldap() -> Directory:
+    from chancery.services.identity.ldap import LdapDirectory
+
+    return LdapDirectory()
+
+
+def _register_sensitive_operations(app: Application) -> None:
+    """How each kind of dual-controlled operation runs once approved (DESIGN.md invariant 4)."""
+    register = app.dual_control.register
+    register("ca.create-root", lambda p, d: app.hierarchy.create_root(p, new_ca_from(d)))
+    register("ca.create-intermediate", lambda p, d: app.hierarchy.create_intermediate(p, new_ca_from(d)))
+    register("ca.create-pending", lambda p, d: app.hierarchy.create_pending(p, new_ca_from(d)))
+    register(
+        "ca.import-certificate",
+        lambda p, d: app.hierarchy.import_certificate(p, str(d["name"]), str(d["certificate"]).encode("ascii")),
+    )
+    register(
+        "ca.import-trust-anchor", lambda p, d: app.hierarchy.import_trust_anchor(p, str(d["certificate"]).encode())
+    )
+    register("profile.save", lambda p, d: app.profiles.save(p, d["document"], str(d["comment"]), create=d["create"]))
+    register("role.grant", lambda p, d: app.accounts.grant(p, NewGrant(**{**d, "role": Role(str(d["role"]))})))
+    register("role.revoke", lambda p, d: app.accounts.revoke_grant(p, int(d["grant_id"])))
+    register("ldap.configure", app.directory.apply_approved)
+    register("policy.set", lambda p, d: app.policies.set(p, str(d["name"]), int(d["value"])))
+    register("certificate.revoke-ca", lambda p, d: app.certificates.revoke(p, RevokeRequest.from_payload(d)))
 
 
 def initialise(app: Application, operator: Principal) -> NewToken | None:
-    """Create or upgrade the schema and the key store; install the shipped profiles that are
-    missing; mint the first admin token.
+    """Create or upgrade the schema and the key store; make the audit key; install the shipped
+    profiles that are missing; the first time, create the local user ``admin`` (administrator)
+    and a token for it.
 
     Returns the new token when none existed (it is shown once), else ``None``.
     """
@@ -120,10 +198,12 @@ def initialise(app: Application, operator: Principal) -> NewToken | None:
     for database_file in data_dir.glob("chancery.db*"):
         database_file.chmod(0o600)
     app.keys.initialise()
+    app.audit_checkpoints.ensure_key()
     app.profiles.install_builtins(operator)
     if app.tokens.has_tokens():
         return None
-    return app.tokens.create(operator, "admin", frozenset({Role.ADMINISTRATOR}))
+    app.accounts.bootstrap_administrator(operator, INITIAL_ADMINISTRATOR)
+    return app.tokens.create_for_user(operator, INITIAL_ADMINISTRATOR, "admin")
 
 
 def create_web_app(settings: Settings, passphrase: PassphraseSource | None = None) -> ChanceryApp:
@@ -135,7 +215,11 @@ def create_web_app(settings: Settings, passphrase: PassphraseSource | None = Non
     if not is_initialised(app):
         raise ConfigurationError(f"no initialised Chancery in {settings.data_dir}; run `chancery init` first")
     app.keys.unlock()  # fail at start-up on a wrong passphrase, not at the first request
-    loop = MaintenanceLoop(app.maintenance, settings.revocation_interval_seconds)
+    tasks = [
+        ("revocation maintenance", app.maintenance.run_once),
+        ("audit checkpoint", app.audit_checkpoints.checkpoint),
+    ]
+    loop = MaintenanceLoop(tasks, settings.revocation_interval_seconds)
 
     def shutdown() -> None:
         loop.stop()

@@ -16,3 +16,8 @@ class Permission(StrEnum):
     PROFILE_READ = "profile:read"
     PROFILE_MANAGE = "profile:manage"
     LINT_DISABLE = "profile:disable-lint"  # switching a profile's lint off: administrators only
+    USER_READ = "user:read"
+    USER_MANAGE = "user:manage"  # users, groups, role grants, directory settings
+    AUDIT_READ = "audit:read"
+    APPROVE = "operation:approve"  # dual control: approving another administrator's operation
+    POLICY_MANAGE = "policy:manage"

@@ -86,3 +86,16 @@ class RevocationFilter:
             len(self.public_key_sha256) != 64 or any(c not in "0123456789abcdef" for c in self.public_key_sha256)
         ):
             raise Malformed("key must be the lower-case hex SHA-256 of a SubjectPublicKeyInfo (64 characters)")
+
+
+@dataclass(frozen=True)
+class AuditFilter:
+    """What an auditor looks for; every field given must match (``action`` as a prefix)."""
+
+    action: str | None = None
+    actor: str | None = None
+    ca: str | None = None
+    target: str | None = None
+    since: dt.datetime | None = None
+    until: dt.datetime | None = None
+    before: int | None = None  # a sequence number: the page below it

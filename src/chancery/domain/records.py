@@ -157,10 +157,12 @@ class ApiTokenRecord:
     token_id: str
     name: str
     secret_sha256: str
-    roles: frozenset[str]
+    roles: frozenset[str]  # a service token's roles; a user's token has none of its own
     created_at: dt.datetime
     expires_at: dt.datetime | None = None
     revoked_at: dt.datetime | None = None
+    user_name: str | None = None  # acts with this user's roles, as they are when it is used
+    ca_scope: str | None = None  # only on this CA
 
     def usable_at(self, now: dt.datetime) -> bool:
         if self.revoked_at is not None:

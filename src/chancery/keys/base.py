@@ -20,6 +20,7 @@ class KeyPurpose(StrEnum):
 
     CA = "ca"
     OCSP = "ocsp"  # a delegated OCSP responder's signing key: never exported
+    AUDIT = "audit"  # signs audit checkpoints: never exported
     END_ENTITY = "end-entity"
 
 
@@ -78,6 +79,21 @@ class KeyStore(Protocol):
     def destroy(self, key_id: str) -> None:
         """Delete a key for good."""
         ...
+
+    def purpose(self, key_id: str) -> KeyPurpose:
+        """Why the key exists (a checkpoint verifier accepts only an audit key)."""
+        ...
+
+
+class SecretSealer(Protocol):
+    """Seals small secrets (an LDAP bind password, a TOTP seed) under the key store's passphrase.
+
+    The blob is bound to ``label``: it opens only under the same label.
+    """
+
+    def seal_secret(self, label: str, plaintext: bytes) -> str: ...
+
+    def open_secret(self, label: str, blob: str) -> bytes: ...
 
 
 @dataclass(frozen=True)

@@ -162,3 +162,20 @@ class SoftwareKeyStore:
         with self._lock:
             self._handles.pop(key_id, None)
         self._vault.delete_key(key_id)
+
+    def purpose(self, key_id: str) -> KeyPurpose:
+        return KeyPurpose(self._open(key_id)[1])
+
+    def seal_secret(self, label: str, plaintext: bytes) -> str:
+        """A small secret sealed like a key, under ``secret:<label>`` (it opens under that label only)."""
+        return self._sealer.seal(plaintext, f"secret:{label}", _SECRET, self.unlock())
+
+    def open_secret(self, label: str, blob: str) -> bytes:
+        self.unlock()
+        kind, plaintext = self._sealer.open(blob, f"secret:{label}")
+        if kind != _SECRET:
+            raise KeystoreUnavailable(f"sealed data under {label!r} is not a secret")
+        return plaintext
+
+
+_SECRET = "secret"  # noqa: S105 - the key type recorded for sealed secrets, not a secret

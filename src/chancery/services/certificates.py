@@ -5,10 +5,12 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
+from typing import Any
 
 from cryptography import x509
 
 from chancery.clock import Clock
+from chancery.domain.audit import AuditEvent
 from chancery.domain.exports import ExportFormat
 from chancery.domain.permissions import Permission
 from chancery.domain.principals import Principal
@@ -18,9 +20,11 @@ from chancery.domain.revocation import RevocationReason
 from chancery.domain.serials import SerialNumber
 from chancery.errors import AlreadyRevoked, BadRevocationReason, Conflict, Malformed, NotFound
 from chancery.keys.base import KeyStore, Pkcs12Request
+from chancery.pki.chain import is_ca_certificate
 from chancery.pki.crl import removal_entry, revoked_entry
 from chancery.pki.encoding import to_pem, to_pkcs7
-from chancery.services.authorization import require
+from chancery.services.approvals import DualControl
+from chancery.services.authorization import require, require_on_ca
 from chancery.services.ports import DurableWriter, RevocationListener, Transactions, UnitOfWork
 
 MIN_PKCS12_PASSWORD = 8
@@ -32,6 +36,17 @@ class RevokeRequest:
     serial: SerialNumber
     reason: RevocationReason = RevocationReason.unspecified
     invalidity_date: dt.datetime | None = None
+
+    @classmethod
+    def from_payload(cls, payload: dict[str, Any]) -> RevokeRequest:
+        """Read back what a dual-control operation recorded (``certificate.revoke-ca``)."""
+        invalidity = payload.get("invalidity_date")
+        return cls(
+            ca=str(payload["ca"]),
+            serial=SerialNumber.from_hex(str(payload["serial"])),
+            reason=RevocationReason[str(payload["reason"])],
+            invalidity_date=dt.datetime.fromisoformat(invalidity) if invalidity else None,
+        )
 
 
 @dataclass(frozen=True)
@@ -50,12 +65,14 @@ class CertificateService:
         writer: DurableWriter,
         keys: KeyStore,
         clock: Clock,
+        dual_control: DualControl,
         listeners: Sequence[RevocationListener] = (),
     ) -> None:
         self._tx = transactions
         self._writer = writer
         self._keys = keys
         self._clock = clock
+        self._dual = dual_control
         self._listeners = list(listeners)
 
     def add_listener(self, listener: RevocationListener) -> None:
@@ -112,9 +129,17 @@ class CertificateService:
         listeners (the OCSP responder) hear of it once it is durable. Raises
         :class:`AlreadyRevoked` when it already is, :class:`NotFound` for an unknown serial.
         """
-        require(principal, Permission.CERT_REVOKE, request.ca)
+        require_on_ca(principal, Permission.CERT_REVOKE, request.ca)
         if request.reason is RevocationReason.removeFromCRL:
             raise BadRevocationReason("removeFromCRL is not a revocation reason; release the hold instead")
+        current = self._get(request.ca, request.serial)
+        require(principal, Permission.CERT_REVOKE, request.ca, current.profile)
+        if current.der is not None and is_ca_certificate(x509.load_der_x509_certificate(current.der)):
+            payload = {"ca": request.ca, "serial": request.serial.hex, "reason": request.reason.name}
+            if request.invalidity_date is not None:
+                payload["invalidity_date"] = request.invalidity_date.isoformat()
+            summary = f"revoke CA certificate {request.serial} ({current.subject}) issued by {request.ca}"
+            self._dual.guard(principal, "certificate.revoke-ca", payload, summary)
         now = self._clock.now()
         if request.invalidity_date is not None and request.invalidity_date > now:
             raise Malformed("the invalidity date cannot be in the future")
@@ -131,6 +156,13 @@ class CertificateService:
                 held = record.revocation is not None and record.revocation.reason.is_hold
                 raise AlreadyRevoked(f"certificate {request.serial} is already {'on hold' if held else 'revoked'}")
             uow.revocation_events.add_many([_event(request.ca, request.serial, entry, now)])
+            details = {"reason": request.reason.name, "profile": record.profile, "subject": record.subject}
+            if request.invalidity_date is not None:
+                details["invalidity_date"] = request.invalidity_date.isoformat()
+            event = AuditEvent(
+                "certificate.revoked", principal.name, ca=request.ca, target=request.serial.hex, details=details
+            )
+            uow.audit.append([event], now)
             return replace(record, state=CertificateState.REVOKED, revocation=revocation)
 
         record = self._writer.run(revoke)
@@ -139,7 +171,8 @@ class CertificateService:
 
     def release_hold(self, principal: Principal, ca: str, serial: SerialNumber) -> CertificateRecord:
         """Take a certificate off hold (valid again; delta CRLs say removeFromCRL, RFC 5280 §5.3.1)."""
-        require(principal, Permission.CERT_REVOKE, ca)
+        require_on_ca(principal, Permission.CERT_REVOKE, ca)
+        require(principal, Permission.CERT_REVOKE, ca, self._get(ca, serial).profile)
         now = self._clock.now()
 
         def release(uow: UnitOfWork) -> CertificateRecord:
@@ -149,6 +182,7 @@ class CertificateService:
             if not uow.certificates.release_hold(ca, serial):
                 raise Conflict(f"certificate {serial} is not on hold")
             uow.revocation_events.add_many([_event(ca, serial, removal_entry(serial.value, now), now)])
+            uow.audit.append([AuditEvent("certificate.hold-released", principal.name, ca=ca, target=serial.hex)], now)
             return replace(record, state=CertificateState.ISSUED, revocation=None)
 
         record = self._writer.run(release)
@@ -177,7 +211,13 @@ class CertificateService:
         request = Pkcs12Request(
             certificate=cert, chain=chain, password=password.encode(), friendly_name=record.subject or record.serial.hex
         )
-        return self._keys.export_pkcs12(record.key_id, request)
+        pkcs12 = self._keys.export_pkcs12(record.key_id, request)
+        now = self._clock.now()
+        event = AuditEvent(
+            "key.exported", principal.name, ca=record.ca_name, target=record.serial.hex, details={"format": "pkcs12"}
+        )
+        self._writer.run(lambda uow: uow.audit.append([event], now))
+        return pkcs12
 
     def _get(self, ca: str, serial: SerialNumber) -> CertificateRecord:
         with self._tx.read() as uow:

@@ -7,6 +7,7 @@ from typing import Any
 
 from sqlalchemy import (
     BigInteger,
+    Boolean,
     Column,
     DateTime,
     ForeignKey,
@@ -127,10 +128,12 @@ api_tokens = Table(
     Column("token_id", String(32), primary_key=True),
     Column("name", String(128), nullable=False),
     Column("secret_sha256", String(64), nullable=False),
-    Column("roles", Text, nullable=False),
+    Column("roles", Text, nullable=False),  # service tokens: the roles; user tokens: ""
     Column("created_at", UTCDateTime, nullable=False),
     Column("expires_at", UTCDateTime, nullable=True),
     Column("revoked_at", UTCDateTime, nullable=True),
+    Column("user_name", String(128), nullable=True),  # a user's token acts with the user's roles
+    Column("ca_scope", String(64), nullable=True),  # only on this CA
 )
 
 trust_anchors = Table(
@@ -221,4 +224,152 @@ ocsp_responders = Table(
     Column("not_after", UTCDateTime, nullable=False),
     Column("created_at", UTCDateTime, nullable=False),
     Index("ix_ocsp_responders_ca_name_id", "ca_name", "id"),
+)
+
+
+# -- identity, audit, dual control (migration 0004) ---------------------------------------------
+
+users = Table(
+    "users",
+    metadata,
+    Column("name", String(128), primary_key=True),
+    Column("source", String(16), nullable=False),
+    Column("display_name", Text, nullable=False, default=""),
+    Column("password_hash", Text, nullable=True),
+    Column("totp_sealed", Text, nullable=True),
+    Column("totp_last_step", BigInteger, nullable=True),  # a TOTP code is accepted once (RFC 6238 §5.2)
+    Column("disabled", Boolean, nullable=False, default=False),
+    Column("failed_logins", Integer, nullable=False, default=0),
+    Column("locked_until", UTCDateTime, nullable=True),
+    Column("last_login_at", UTCDateTime, nullable=True),
+    Column("directory_groups", Text, nullable=False, default="[]"),
+    Column("certificate_match", Text, nullable=True),
+    Column("created_at", UTCDateTime, nullable=False),
+)
+
+groups = Table(
+    "groups",
+    metadata,
+    Column("name", String(128), primary_key=True),
+    Column("description", Text, nullable=False, default=""),
+    Column("created_at", UTCDateTime, nullable=False),
+)
+
+group_members = Table(
+    "group_members",
+    metadata,
+    Column("group_name", String(128), ForeignKey("groups.name"), primary_key=True),
+    Column("user_name", String(128), ForeignKey("users.name"), primary_key=True),
+)
+
+role_grants = Table(
+    "role_grants",
+    metadata,
+    Column("id", RowId, primary_key=True, autoincrement=True),
+    Column("grantee_kind", String(8), nullable=False),
+    Column("grantee", String(128), nullable=False),
+    Column("role", String(32), nullable=False),
+    Column("ca", String(64), nullable=True),
+    Column("profile", String(64), nullable=True),
+    Column("ra", String(64), nullable=True),
+    Column("created_at", UTCDateTime, nullable=False),
+    Column("created_by", String(200), nullable=False),
+    Index("ix_role_grants_grantee_kind_grantee", "grantee_kind", "grantee"),
+)
+
+ldap_settings = Table(
+    "ldap_settings",
+    metadata,
+    Column("id", Integer, primary_key=True),  # one row
+    Column("url", Text, nullable=False),
+    Column("base_dn", Text, nullable=False),
+    Column("bind_dn", Text, nullable=False),
+    Column("bind_password_sealed", Text, nullable=False),
+    Column("user_filter", Text, nullable=False),
+    Column("start_tls", Boolean, nullable=False),
+    Column("ca_certificates_pem", Text, nullable=True),
+    Column("group_mappings", Text, nullable=False),  # JSON
+    Column("updated_at", UTCDateTime, nullable=False),
+    Column("updated_by", String(200), nullable=False),
+)
+
+sessions = Table(
+    "sessions",
+    metadata,
+    Column("session_hash", String(64), primary_key=True),
+    Column("user_name", String(128), nullable=False),
+    Column("created_at", UTCDateTime, nullable=False),
+    Column("last_seen_at", UTCDateTime, nullable=False),
+    Column("expires_at", UTCDateTime, nullable=False),
+    Column("csrf_hash", String(64), nullable=False),
+    Column("ended_at", UTCDateTime, nullable=True),
+)
+
+audit_log = Table(
+    "audit_log",
+    metadata,
+    Column("sequence", BigInteger, primary_key=True, autoincrement=False),
+    Column("occurred_at", UTCDateTime, nullable=False),
+    Column("action", String(64), nullable=False),
+    Column("actor", String(200), nullable=False),
+    Column("outcome", String(16), nullable=False),
+    Column("ca", String(64), nullable=True),
+    Column("target", Text, nullable=True),
+    Column("details", Text, nullable=False),
+    Column("previous_hash", String(64), nullable=False),
+    Column("entry_hash", String(64), nullable=False),
+    Index("ix_audit_log_occurred_at", "occurred_at"),
+    Index("ix_audit_log_action", "action"),
+)
+
+audit_head = Table(
+    "audit_head",
+    metadata,
+    Column("id", Integer, primary_key=True),  # one row: the newest entry
+    Column("sequence", BigInteger, nullable=False),
+    Column("entry_hash", String(64), nullable=False),
+)
+
+audit_checkpoints = Table(
+    "audit_checkpoints",
+    metadata,
+    Column("sequence", BigInteger, primary_key=True, autoincrement=False),
+    Column("entry_hash", String(64), nullable=False),
+    Column("signed_at", UTCDateTime, nullable=False),
+    Column("key_id", String(80), nullable=False),
+    Column("signature", LargeBinary, nullable=False),
+)
+
+pending_operations = Table(
+    "pending_operations",
+    metadata,
+    Column("operation_id", String(32), primary_key=True),
+    Column("kind", String(64), nullable=False),
+    Column("summary", Text, nullable=False),
+    Column("payload", Text, nullable=False),
+    Column("requested_by", String(200), nullable=False),
+    Column("requested_at", UTCDateTime, nullable=False),
+    Column("expires_at", UTCDateTime, nullable=False),
+    Column("approvals_required", Integer, nullable=False),
+    Column("state", String(16), nullable=False),
+    Column("finished_at", UTCDateTime, nullable=True),
+    Column("result", Text, nullable=False, default=""),
+)
+
+operation_approvals = Table(
+    "operation_approvals",
+    metadata,
+    # One approval per administrator and operation, enforced here too.
+    Column("operation_id", String(32), ForeignKey("pending_operations.operation_id"), primary_key=True),
+    Column("approver", String(200), primary_key=True),
+    Column("approved_at", UTCDateTime, nullable=False),
+)
+
+policies = Table(
+    "policies",
+    metadata,
+    Column("name", String(64), primary_key=True),
+    Column("value", Text, nullable=False),
+    Column("updated_at", UTCDateTime, nullable=False),
+    Column("updated_by", String(200), nullable=False),
 )

@@ -26,6 +26,8 @@ class TokenRepository:
                 created_at=record.created_at,
                 expires_at=record.expires_at,
                 revoked_at=record.revoked_at,
+                user_name=record.user_name,
+                ca_scope=record.ca_scope,
             )
         )
 
@@ -35,6 +37,10 @@ class TokenRepository:
 
     def list(self) -> tuple[ApiTokenRecord, ...]:
         rows = self._conn.execute(select(t).order_by(t.c.created_at)).mappings().all()
+        return tuple(_from_row(row) for row in rows)
+
+    def for_user(self, user_name: str) -> tuple[ApiTokenRecord, ...]:
+        rows = self._conn.execute(select(t).where(t.c.user_name == user_name)).mappings().all()
         return tuple(_from_row(row) for row in rows)
 
     def revoke(self, token_id: str, at: dt.datetime) -> bool:
@@ -53,4 +59,6 @@ def _from_row(row: Any) -> ApiTokenRecord:
         created_at=row["created_at"],
         expires_at=row["expires_at"],
         revoked_at=row["revoked_at"],
+        user_name=row["user_name"],
+        ca_scope=row["ca_scope"],
     )

@@ -4,9 +4,19 @@ from __future__ import annotations
 
 from sqlalchemy.engine import Connection
 
+from chancery.store.approvals import OperationRepository
+from chancery.store.audit import AuditRepository
 from chancery.store.authorities import AuthorityRepository
 from chancery.store.certificates import CertificateRepository
+from chancery.store.identity import (
+    GrantRepository,
+    GroupRepository,
+    LdapSettingsRepository,
+    SessionRepository,
+    UserRepository,
+)
 from chancery.store.ocsp_responses import OcspResponseRepository
+from chancery.store.policies import PolicyRepository
 from chancery.store.profiles import ProfileRepository
 from chancery.store.revocation import (
     CrlRepository,
@@ -33,3 +43,11 @@ class UnitOfWork:
         self.ocsp_responses = OcspResponseRepository(conn)
         self.ocsp_responders = ResponderRepository(conn)
         self.profiles = ProfileRepository(conn)
+        self.users = UserRepository(conn)
+        self.groups = GroupRepository(conn)
+        self.grants = GrantRepository(conn)
+        self.ldap = LdapSettingsRepository(conn)
+        self.sessions = SessionRepository(conn)
+        self.audit = AuditRepository(conn)
+        self.operations = OperationRepository(conn)
+        self.policies = PolicyRepository(conn)

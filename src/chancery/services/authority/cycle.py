@@ -22,6 +22,7 @@ from cryptography import x509
 from cryptography.hazmat.primitives.serialization import Encoding
 
 from chancery.clock import Clock
+from chancery.domain.audit import AuditEvent
 from chancery.domain.names import CAName
 from chancery.domain.records import CertificateRecord, CertificateState
 from chancery.domain.serials import SerialNumber, new_serial
@@ -52,10 +53,11 @@ class Issued:
 
 @dataclass(frozen=True)
 class Provenance:
-    """Where an issued certificate's key lives and what it replaces."""
+    """Who asked, where an issued certificate's key lives and what it replaces."""
 
     key_id: str | None = None
     renewal_of: SerialNumber | None = None
+    actor: str = "chancery"
 
 
 class IssuanceCycle:
@@ -83,9 +85,11 @@ class IssuanceCycle:
         """:meth:`issue` for the event loop: other requests are served while commits happen."""
         return await run_steps_async(self._steps_for(ca_name, request, provenance), self._writer.submit_async)
 
-    def self_sign(self, ca_name: CAName, signer: Signer, request: CertificateRequest) -> Issued:
+    def self_sign(
+        self, ca_name: CAName, signer: Signer, request: CertificateRequest, provenance: Provenance = Provenance()
+    ) -> Issued:
         """Issue a root's own certificate; the CA row ``ca_name`` must already exist."""
-        return run_steps(self._steps(_IssuingCA(ca_name, signer), request, Provenance()), self._writer.run)
+        return run_steps(self._steps(_IssuingCA(ca_name, signer), request, provenance), self._writer.run)
 
     def _steps_for(self, ca_name: str, request: CertificateRequest, provenance: Provenance) -> Steps[Issued]:
         ca = self._signers.get(ca_name)
@@ -102,7 +106,7 @@ class IssuanceCycle:
             if attempt == 0:  # a new serial changes nothing the linter looks at
                 # On the caller's thread (the event loop for REST): a worker thread would not run it
                 # sooner under the GIL and cost a fifth of the throughput in `every` mode (bench/issue.py).
-                self._lint.check(prepared, request.profile)
+                linted = self._lint.check(prepared, request.profile) is not None
             record = _reservation(issuer.name, prepared, provenance, now)
             try:
                 yield _Reserve(record)
@@ -112,7 +116,7 @@ class IssuanceCycle:
                     raise
         certificate = prepared.sign()
         der = to_der(certificate)
-        yield _Store(issuer.name, record.serial, der)
+        yield _Store(issuer.name, record.serial, der, _issued_event(issuer, record, provenance, linted), now)
         issued_record = replace(record, state=CertificateState.ISSUED, der=der)
         return Issued(record=issued_record, certificate=certificate, chain=issuer.chain, chain_pem=issuer.chain_pem)
 
@@ -146,20 +150,41 @@ class _Reserve:
 
 @dataclass(frozen=True)
 class _Store:
-    """Write work: the signed certificate over its reservation. Merged like :class:`_Reserve`."""
+    """Write work: the signed certificate over its reservation, and its audit entry (DESIGN.md
+    invariant 5: in the same transaction). Merged like :class:`_Reserve`."""
 
     ca_name: str
     serial: SerialNumber
     der: bytes
+    event: AuditEvent
+    at: dt.datetime
     merge_key: ClassVar[str] = "certificates.mark_issued"
 
     def __call__(self, uow: UnitOfWork) -> None:
         uow.certificates.mark_issued(self.ca_name, self.serial, self.der)
+        uow.audit.append([self.event], self.at)
 
     @staticmethod
     def run_merged(uow: UnitOfWork, items: list[_Store]) -> list[None]:
         uow.certificates.mark_issued_many([(item.ca_name, item.serial, item.der) for item in items])
+        uow.audit.append([item.event for item in items], max(item.at for item in items))
         return [None] * len(items)
+
+
+def _issued_event(issuer: _IssuingCA, record: CertificateRecord, provenance: Provenance, linted: bool) -> AuditEvent:
+    """``certificate.issued``: also the record that the CA key signed (which key, for what)."""
+    details = {
+        "profile": record.profile,
+        "profile_version": record.profile_version,
+        "subject": record.subject,
+        "sans": list(record.sans[:20]),
+        "not_after": record.not_after.isoformat(),
+        "signing_key": issuer.signer.key.key_id,
+        "linted": linted,
+    }
+    if provenance.renewal_of is not None:
+        details["renewal_of"] = provenance.renewal_of.hex
+    return AuditEvent("certificate.issued", provenance.actor, ca=issuer.name, target=record.serial.hex, details=details)
 
 
 def _reservation(

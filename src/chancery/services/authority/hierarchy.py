@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import datetime as dt
-from dataclasses import dataclass, replace
+from dataclasses import asdict, dataclass, replace
 
 from cryptography import x509
 
 from chancery.clock import Clock
+from chancery.domain.audit import AuditEvent
 from chancery.domain.exports import ExportFormat
 from chancery.domain.keytypes import KeyType
 from chancery.domain.names import CAName, ca_name
@@ -23,7 +24,8 @@ from chancery.pki.issuer import CertificateRequest, Signer
 from chancery.pki.names import format_name, parse_name
 from chancery.pki.profiles import Profile
 from chancery.pki.profiles.subject import subject_for
-from chancery.services.authority.cycle import IssuanceCycle, Issued
+from chancery.services.approvals import DualControl
+from chancery.services.authority.cycle import IssuanceCycle, Issued, Provenance
 from chancery.services.authority.signers import SignerDirectory
 from chancery.services.authorization import require
 from chancery.services.ports import DurableWriter, Transactions, UnitOfWork
@@ -74,12 +76,14 @@ class HierarchyService:
         keys: KeyStore,
         clock: Clock,
         base_url: str,
+        dual_control: DualControl,
     ) -> None:
         self._tx = transactions
         self._writer = writer
         self._cycle = cycle
         self._signers = signers
         self._profiles = profiles
+        self._dual = dual_control
         self._keys = keys
         self._clock = clock
         self._base_url = base_url.rstrip("/")
@@ -91,8 +95,9 @@ class HierarchyService:
         require(principal, Permission.CA_MANAGE)
         profile = self._profiles.get(ROOT_PROFILE)
         name, subject, validity = self._check_new(new, profile)
+        self._dual.guard(principal, "ca.create-root", _payload(new), f"create root CA {name} ({format_name(subject)})")
         key = self._keys.generate(new.key_type, KeyPurpose.CA)
-        record = self._add_pending(_Pending(name, subject, new.key_type, key, parent=None))
+        record = self._add_pending(principal, _Pending(name, subject, new.key_type, key, parent=None))
         request = CertificateRequest(
             subject=subject,
             public_key=key.public_key(),
@@ -100,8 +105,9 @@ class HierarchyService:
             validity=validity,
             path_length=new.path_length,
         )
-        issued = self._cycle.self_sign(name, Signer(key=key, certificate=None, urls=record.urls), request)
-        return self._activate(record, issued.certificate, chain=())
+        signer = Signer(key=key, certificate=None, urls=record.urls)
+        issued = self._cycle.self_sign(name, signer, request, Provenance(actor=principal.name))
+        return self._activate(principal, record, issued.certificate, chain=())
 
     def create_intermediate(self, principal: Principal, new: NewCA) -> CertificateAuthorityRecord:
         """Generate a key and have the local CA ``new.parent`` certify it under ``sub-ca``."""
@@ -114,8 +120,10 @@ class HierarchyService:
         require(principal, Permission.CA_MANAGE, parent.record.name)
         if parent.signer.remaining_path_length == 0:
             raise Conflict(f"CA {new.parent!r} may not have subordinate CAs (pathLenConstraint 0)")
+        summary = f"create intermediate CA {name} ({format_name(subject)}) under {parent.record.name}"
+        self._dual.guard(principal, "ca.create-intermediate", _payload(new), summary)
         key = self._keys.generate(new.key_type, KeyPurpose.CA)
-        record = self._add_pending(_Pending(name, subject, new.key_type, key, parent=parent.record.name))
+        record = self._add_pending(principal, _Pending(name, subject, new.key_type, key, parent=parent.record.name))
         request = CertificateRequest(
             subject=subject,
             public_key=key.public_key(),
@@ -123,16 +131,19 @@ class HierarchyService:
             validity=validity,
             path_length=new.path_length,
         )
-        issued: Issued = self._cycle.issue(parent.record.name, request)
-        return self._activate(record, issued.certificate, chain=issued.chain)
+        issued: Issued = self._cycle.issue(parent.record.name, request, Provenance(actor=principal.name))
+        return self._activate(principal, record, issued.certificate, chain=issued.chain)
 
     def create_pending(self, principal: Principal, new: NewCA) -> PendingCA:
         """Generate a key and a CSR for a parent elsewhere (offline root, third-party CA)."""
         require(principal, Permission.CA_MANAGE)
         name, subject, _ = self._check_new(new, self._profiles.get(SUBORDINATE_PROFILE))
+        summary = f"create CA {name} ({format_name(subject)}) for a parent elsewhere"
+        self._dual.guard(principal, "ca.create-pending", _payload(new), summary)
         key = self._keys.generate(new.key_type, KeyPurpose.CA)
         csr = build_csr(subject, key)
-        record = self._add_pending(_Pending(name, subject, new.key_type, key, parent=None, csr=csr_to_der(csr)))
+        pending = _Pending(name, subject, new.key_type, key, parent=None, csr=csr_to_der(csr))
+        record = self._add_pending(principal, pending)
         return PendingCA(record=record, csr_pem=csr_to_pem(csr))
 
     # -- imports --------------------------------------------------------------------------
@@ -156,8 +167,12 @@ class HierarchyService:
         if cert.public_key() != self._keys.load(record.key_id).public_key():
             raise Malformed(f"the certificate is not for the key of CA {name!r}")
         full_chain = verify_ca_chain(cert, parents, self._anchors(), self._clock.now())
+        payload = {"name": name, "certificate": to_pem([cert, *parents]).decode("ascii")}
+        self._dual.guard(
+            principal, "ca.import-certificate", payload, f"activate CA {name} with {format_name(cert.subject)}"
+        )
         record = replace(record, subject=format_name(cert.subject))
-        return self._activate(record, cert, chain=full_chain)
+        return self._activate(principal, record, cert, chain=full_chain)
 
     def import_trust_anchor(self, principal: Principal, certificate: bytes) -> TrustAnchorRecord:
         """Trust a third-party root when importing chains that end in it."""
@@ -174,7 +189,20 @@ class HierarchyService:
             der=to_der(cert),
             created_at=self._clock.now(),
         )
-        self._writer.run(lambda uow: uow.trust_anchors.add(anchor))
+        payload = {"certificate": to_pem([cert]).decode("ascii")}
+        self._dual.guard(
+            principal,
+            "ca.import-trust-anchor",
+            payload,
+            f"trust {anchor.subject} ({anchor.fingerprint_sha256[:16]}...)",
+        )
+
+        def add(uow: UnitOfWork) -> None:
+            uow.trust_anchors.add(anchor)
+            details = {"subject": anchor.subject, "sha256": anchor.fingerprint_sha256}
+            uow.audit.append([AuditEvent("trust-anchor.imported", principal.name, details=details)], anchor.created_at)
+
+        self._writer.run(add)
         return anchor
 
     # -- reading --------------------------------------------------------------------------
@@ -245,7 +273,7 @@ class HierarchyService:
                 raise Conflict(f"a CA named {name!r} already exists")
         return name, subject, validity
 
-    def _add_pending(self, pending: _Pending) -> CertificateAuthorityRecord:
+    def _add_pending(self, principal: Principal, pending: _Pending) -> CertificateAuthorityRecord:
         record = CertificateAuthorityRecord(
             name=pending.name,
             status=CAStatus.PENDING,
@@ -260,12 +288,21 @@ class HierarchyService:
 
         def add(uow: UnitOfWork) -> None:
             uow.authorities.add(record)
+            details = {"subject": record.subject, "key_type": pending.key_type.value, "key_id": pending.key.key_id}
+            details["parent"] = pending.parent
+            uow.audit.append(
+                [AuditEvent("ca.created", principal.name, ca=record.name, details=details)], record.created_at
+            )
 
         self._writer.run(add)
         return record
 
     def _activate(
-        self, record: CertificateAuthorityRecord, cert: x509.Certificate, chain: tuple[x509.Certificate, ...]
+        self,
+        principal: Principal,
+        record: CertificateAuthorityRecord,
+        cert: x509.Certificate,
+        chain: tuple[x509.Certificate, ...],
     ) -> CertificateAuthorityRecord:
         constraints = basic_constraints(cert)
         active = replace(
@@ -276,7 +313,19 @@ class HierarchyService:
             not_after=cert.not_valid_after_utc,
             path_length=constraints.path_length if constraints else None,
         )
-        self._writer.run(lambda uow: uow.authorities.save(active))
+        details = {
+            "subject": active.subject,
+            "serial": format(cert.serial_number, "x"),
+            "sha256": fingerprint_sha256(cert),
+            "not_after": cert.not_valid_after_utc.isoformat(),
+        }
+        event = AuditEvent("ca.activated", principal.name, ca=record.name, details=details)
+
+        def save(uow: UnitOfWork) -> None:
+            uow.authorities.save(active)
+            uow.audit.append([event], self._clock.now())
+
+        self._writer.run(save)
         self._signers.forget(record.name)
         return active
 
@@ -297,3 +346,12 @@ class HierarchyService:
             ocsp=f"{self._base_url}/ocsp",
             ca_issuers=f"{self._base_url}/ca/{name}.crt",
         )
+
+
+def _payload(new: NewCA) -> dict[str, object]:
+    """A :class:`NewCA` as a dual-control operation keeps it (:func:`new_ca_from` reads it back)."""
+    return {**asdict(new), "key_type": new.key_type.value}
+
+
+def new_ca_from(payload: dict[str, object]) -> NewCA:
+    return NewCA(**{**payload, "key_type": KeyType(str(payload["key_type"]))})  # type: ignore[arg-type]

@@ -21,7 +21,7 @@ from chancery.pki.profiles import Profile
 from chancery.pki.sans import parse_san
 from chancery.services.authority.cycle import IssuanceCycle, Issued, Provenance
 from chancery.services.authority.requests import request_from_csr, validity
-from chancery.services.authorization import require
+from chancery.services.authorization import require, require_on_ca
 from chancery.services.certificates import MIN_PKCS12_PASSWORD
 from chancery.services.ports import Transactions
 from chancery.services.profiles.catalog import ProfileCatalog
@@ -68,14 +68,16 @@ class IssuanceService:
 
     def issue_from_csr(self, principal: Principal, request: IssueFromCsr) -> Issued:
         """Check the CSR (proof of possession, key policy, names) and issue under the profile."""
-        return self._cycle.issue(request.ca, self._from_csr(principal, request))
+        return self._cycle.issue(request.ca, self._from_csr(principal, request), Provenance(actor=principal.name))
 
     async def issue_from_csr_async(self, principal: Principal, request: IssueFromCsr) -> Issued:
         """:meth:`issue_from_csr` for the event loop (the REST API's hot path)."""
-        return await self._cycle.issue_async(request.ca, self._from_csr(principal, request))
+        return await self._cycle.issue_async(
+            request.ca, self._from_csr(principal, request), Provenance(actor=principal.name)
+        )
 
     def _from_csr(self, principal: Principal, request: IssueFromCsr) -> CertificateRequest:
-        require(principal, Permission.CERT_ISSUE, request.ca)
+        require(principal, Permission.CERT_ISSUE, request.ca, request.profile)
         profile = self.issuable_profile(request.profile)
         return request_from_csr(request.csr, profile, request.validity_days, request.path_length)
 
@@ -88,8 +90,8 @@ class IssuanceService:
 
     def issue_with_new_key(self, principal: Principal, request: IssueWithNewKey) -> IssuedWithKey:
         """Generate a key in the key store, issue for it, return both as PKCS#12."""
-        require(principal, Permission.CERT_ISSUE, request.ca)
-        require(principal, Permission.KEY_EXPORT, request.ca)
+        require(principal, Permission.CERT_ISSUE, request.ca, request.profile)
+        require(principal, Permission.KEY_EXPORT, request.ca, request.profile)
         profile = self.issuable_profile(request.profile)
         if profile.is_ca:
             raise Malformed("CA keys are never generated for export; create the CA with `chancery ca` instead")
@@ -106,7 +108,9 @@ class IssuanceService:
             validity=validity(request.validity_days),
         )
         try:
-            issued = self._cycle.issue(request.ca, certificate_request, Provenance(key_id=key.key_id))
+            issued = self._cycle.issue(
+                request.ca, certificate_request, Provenance(key_id=key.key_id, actor=principal.name)
+            )
         except Exception:
             self._keys.destroy(key.key_id)  # nothing was issued for it
             raise
@@ -124,8 +128,9 @@ class IssuanceService:
     def renew(self, principal: Principal, ca: str, serial: SerialNumber, validity_days: int | None = None) -> Issued:
         """A new certificate for the same key, subject and names, with a new validity period,
         under the newest version of its profile."""
-        require(principal, Permission.CERT_ISSUE, ca)
+        require_on_ca(principal, Permission.CERT_ISSUE, ca)
         old, certificate = self._renewable(ca, serial)
+        require(principal, Permission.CERT_ISSUE, ca, old.profile)
         request = CertificateRequest(
             subject=certificate.subject,
             public_key=certificate.public_key(),
@@ -135,14 +140,17 @@ class IssuanceService:
             path_length=_path_length_of(certificate),
             extensions=tuple(certificate.extensions),  # what the profile lets through is kept
         )
-        return self._cycle.issue(ca, request, Provenance(key_id=old.key_id, renewal_of=old.serial))
+        return self._cycle.issue(
+            ca, request, Provenance(key_id=old.key_id, renewal_of=old.serial, actor=principal.name)
+        )
 
     def rekey(
         self, principal: Principal, ca: str, serial: SerialNumber, csr: bytes, validity_days: int | None = None
     ) -> Issued:
         """A new certificate for a new key (from ``csr``), keeping the subject and names."""
-        require(principal, Permission.CERT_ISSUE, ca)
+        require_on_ca(principal, Permission.CERT_ISSUE, ca)
         old, certificate = self._renewable(ca, serial)
+        require(principal, Permission.CERT_ISSUE, ca, old.profile)
         parsed = load_csr(csr)
         if public_key_sha256(parsed.public_key) == old.public_key_sha256:
             raise BadCSR("the CSR carries the same key as the certificate: renew it instead of re-keying")
@@ -155,7 +163,7 @@ class IssuanceService:
             path_length=_path_length_of(certificate),
             extensions=tuple(certificate.extensions),  # what the profile lets through is kept
         )
-        return self._cycle.issue(ca, request, Provenance(renewal_of=old.serial))
+        return self._cycle.issue(ca, request, Provenance(renewal_of=old.serial, actor=principal.name))
 
     def _renewable(self, ca: str, serial: SerialNumber) -> tuple[CertificateRecord, x509.Certificate]:
         with self._tx.read() as uow:

@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from chancery.clock import Clock
+from chancery.domain.audit import AuditEvent
 from chancery.domain.permissions import Permission
 from chancery.domain.principals import Principal
 from chancery.domain.records import ProfileDocumentKind, ProfileRecord
@@ -31,6 +32,7 @@ from chancery.pki.profiles import (
     invalid,
     load_document,
 )
+from chancery.services.approvals import DualControl
 from chancery.services.authorization import require
 from chancery.services.ports import DurableWriter, Transactions, UnitOfWork
 from chancery.services.profiles.catalog import ProfileCatalog
@@ -49,12 +51,18 @@ class SavedProfile:
 
 class ProfileService:
     def __init__(
-        self, transactions: Transactions, writer: DurableWriter, catalog: ProfileCatalog, clock: Clock
+        self,
+        transactions: Transactions,
+        writer: DurableWriter,
+        catalog: ProfileCatalog,
+        clock: Clock,
+        dual_control: DualControl,
     ) -> None:
         self._tx = transactions
         self._writer = writer
         self._catalog = catalog
         self._clock = clock
+        self._dual = dual_control
 
     def list(self, principal: Principal) -> tuple[ProfileRecord, ...]:
         """The newest version of every profile."""
@@ -109,6 +117,12 @@ class ProfileService:
         config = load_document(document)
         if name is not None and config.name != name:
             raise Malformed(f"the document describes profile {config.name!r}, not {name!r}")
+        with self._tx.read() as uow:  # every problem is reported before anything waits for approval
+            checked = self._save(uow, principal, config, document, comment, create, check_only=True)
+        if not checked.created:
+            return checked
+        payload = {"document": document, "comment": comment, "create": create}
+        self._dual.guard(principal, "profile.save", payload, f"save profile {config.name} ({comment or 'no comment'})")
 
         def work(uow: UnitOfWork) -> SavedProfile:
             return self._save(uow, principal, config, document, comment, create)
@@ -145,6 +159,7 @@ class ProfileService:
         document: dict[str, Any],
         comment: str,
         create: bool | None,
+        check_only: bool = False,
     ) -> SavedProfile:
         kind = (
             ProfileDocumentKind.SUBJECT if isinstance(config, SubjectProfileConfig) else ProfileDocumentKind.CERTIFICATE
@@ -168,8 +183,13 @@ class ProfileService:
         else:
             compile_subject(config, config.name, version)
         record = _record(config.name, version, kind, document, principal, now, comment, subject)
+        if check_only:
+            return SavedProfile(record=record, created=True)
         uow.profiles.add(record)
         dependents = self._reversion_dependents(uow, principal, record, now) if latest is not None else ()
+        uow.audit.append(
+            [_saved_event(principal, record, config), *(_saved_event(principal, d, None) for d in dependents)], now
+        )
         return SavedProfile(record=record, created=True, dependents=dependents)
 
     def _check_certificate_profile(
@@ -246,6 +266,17 @@ def _record(
         subject_profile=subject.name if subject else None,
         subject_version=subject.version if subject else None,
     )
+
+
+def _saved_event(
+    principal: Principal, record: ProfileRecord, config: ProfileConfig | SubjectProfileConfig | None
+) -> AuditEvent:
+    details: dict[str, object] = {"version": record.version, "kind": record.kind.value, "comment": record.comment}
+    if isinstance(config, ProfileConfig):
+        details["lint_mode"] = config.lint.mode
+    if record.subject_profile:
+        details["subject_profile"] = f"{record.subject_profile}@{record.subject_version}"
+    return AuditEvent("profile.saved", principal.name, target=record.name, details=details)
 
 
 def _ca_problems(uow: UnitOfWork, profile: Profile, now: dt.datetime) -> list[SubError]:

@@ -6,6 +6,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from chancery.clock import Clock
+from chancery.domain.audit import AuditEvent
 from chancery.domain.permissions import Permission
 from chancery.domain.principals import Principal
 from chancery.domain.queries import RevocationFilter
@@ -50,7 +51,7 @@ class BulkRevocation:
         Revocations are written in chunks, each with its CRL entries and events in
         one transaction; held certificates become revoked for good.
         """
-        require(principal, Permission.CERT_REVOKE, query.ca_name)
+        require(principal, Permission.CERT_REVOKE, query.ca_name, query.profile)
         if reason in (RevocationReason.removeFromCRL, RevocationReason.certificateHold):
             raise BadRevocationReason(f"bulk revocation cannot use {reason.name}")
         now = self._clock.now()
@@ -64,7 +65,7 @@ class BulkRevocation:
         revoked = 0
         for start in range(0, len(matches), CHUNK):
             chunk = [(serial, revoked_entry(serial.value, now, reason)) for serial, _ in matches[start : start + CHUNK]]
-            revoked += self._writer.run(_RevokeChunk(query.ca_name, chunk, revocation))
+            revoked += self._writer.run(_RevokeChunk(query.ca_name, chunk, revocation, principal.name))
             if progress is not None:
                 progress(min(start + CHUNK, len(matches)), len(matches))
         serials = [serial.hex for serial, _ in matches]
@@ -78,6 +79,7 @@ class _RevokeChunk:
     ca_name: str
     items: list[tuple[SerialNumber, bytes]]
     revocation: Revocation
+    actor: str
 
     def __call__(self, uow: UnitOfWork) -> int:
         changed = uow.certificates.revoke_many(self.ca_name, self.items, self.revocation)
@@ -92,4 +94,10 @@ class _RevokeChunk:
                 for serial, entry in self.items
             ]
         )
+        details = {"reason": self.revocation.reason.name, "bulk": True}
+        events = [
+            AuditEvent("certificate.revoked", self.actor, ca=self.ca_name, target=serial.hex, details=details)
+            for serial, _ in self.items
+        ]
+        uow.audit.append(events, self.revocation.revoked_at)
         return changed

@@ -15,6 +15,7 @@ import time
 from dataclasses import dataclass
 
 from chancery.clock import Clock
+from chancery.domain.audit import AuditEvent
 from chancery.domain.permissions import Permission
 from chancery.domain.principals import Principal
 from chancery.domain.revocation_records import CrlRecord, CrlScope, RevocationSettings
@@ -208,6 +209,22 @@ class CrlPublisher:
             for record in records:
                 uow.crls.add(record)
             uow.crls.prune(records[0].ca_name)
+            # The CA key signed these: each publication is audited (DESIGN.md invariant 5).
+            events = [
+                AuditEvent(
+                    "crl.published",
+                    "chancery",
+                    ca=r.ca_name,
+                    target=str(r.crl_number),
+                    details={
+                        "scope": r.scope.value,
+                        "partition": r.partition,
+                        "next_update": r.next_update.isoformat(),
+                    },
+                )
+                for r in records
+            ]
+            uow.audit.append(events, records[0].this_update)
 
         self._writer.run(store)
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 import datetime as dt
 import logging
 import threading
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 from chancery.clock import Clock
@@ -72,10 +73,11 @@ class RevocationMaintenance:
 
 
 class MaintenanceLoop:
-    """Runs :meth:`RevocationMaintenance.run_once` every ``interval`` seconds until stopped."""
+    """Runs each of ``tasks`` every ``interval`` seconds until stopped (revocation upkeep,
+    audit checkpoints); one task's failure is logged and does not stop the others."""
 
-    def __init__(self, maintenance: RevocationMaintenance, interval: float) -> None:
-        self._maintenance = maintenance
+    def __init__(self, tasks: Sequence[tuple[str, Callable[[], object]]], interval: float) -> None:
+        self._tasks = tuple(tasks)
         self._interval = interval
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
@@ -91,8 +93,9 @@ class MaintenanceLoop:
 
     def _run(self) -> None:
         while not self._stop.is_set():
-            try:
-                self._maintenance.run_once()
-            except Exception:  # noqa: BLE001 - the loop must outlive any single failure
-                log.exception("revocation maintenance failed")
+            for name, task in self._tasks:
+                try:
+                    task()
+                except Exception:  # noqa: BLE001 - the loop must outlive any single failure
+                    log.exception("%s failed", name)
             self._stop.wait(self._interval)

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import time
 
+from chancery.clock import Clock
+from chancery.domain.audit import AuditEvent
 from chancery.domain.permissions import Permission
 from chancery.domain.principals import Principal
 from chancery.domain.revocation_records import RevocationSettings
@@ -18,11 +20,17 @@ class RevocationSettingsService:
     ``cache_seconds``; changes made on a node apply there at once."""
 
     def __init__(
-        self, transactions: Transactions, writer: DurableWriter, signers: SignerDirectory, cache_seconds: float = 2.0
+        self,
+        transactions: Transactions,
+        writer: DurableWriter,
+        signers: SignerDirectory,
+        clock: Clock,
+        cache_seconds: float = 2.0,
     ) -> None:
         self._tx = transactions
         self._writer = writer
         self._signers = signers
+        self._clock = clock
         self._cache_seconds = cache_seconds
         self._cache: dict[str, tuple[float, RevocationSettings]] = {}
 
@@ -56,6 +64,17 @@ class RevocationSettingsService:
                     f"CA {settings.ca_name!r} publishes {current.partitions} CRL partitions; they cannot be reduced"
                 )
             uow.revocation_settings.put(settings)
+            details = {
+                "crl_validity": settings.crl_validity,
+                "delta_validity": settings.delta_validity,
+                "partitions": settings.partitions,
+                "ocsp_validity": settings.ocsp_validity,
+                "ocsp_signing": settings.ocsp_signing.value,
+            }
+            uow.audit.append(
+                [AuditEvent("revocation-settings.changed", principal.name, ca=settings.ca_name, details=details)],
+                self._clock.now(),
+            )
 
         self._writer.run(put)
         self._cache.pop(settings.ca_name, None)

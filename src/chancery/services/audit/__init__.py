@@ -1,0 +1,1 @@
+"""The tamper-evident audit log: checkpoints signed by the audit key, verification, search, export."""
