@@ -19,6 +19,7 @@ from sqlalchemy import create_engine, text
 
 from chancery import wiring
 from chancery.clock import FixedClock
+from chancery.domain.audit import GENESIS_HASH
 from chancery.domain.keytypes import KeyType
 from chancery.domain.principals import Principal, local_operator
 from chancery.domain.records import CertificateAuthorityRecord
@@ -26,7 +27,7 @@ from chancery.services.authority.hierarchy import NewCA
 from chancery.settings import Settings, load_settings
 from chancery.store import migrate
 from chancery.store.database import Database
-from chancery.store.tables import metadata
+from chancery.store.tables import audit_head, metadata
 
 # One hour before the session started: certificates are valid "now" for openssl too.
 BASE_TIME = dt.datetime.now(dt.timezone.utc).replace(microsecond=0) - dt.timedelta(hours=1)
@@ -79,6 +80,8 @@ def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str
     with engine.begin() as conn:
         tables = ", ".join(f'"{t.name}"' for t in metadata.sorted_tables)
         conn.execute(text(f"TRUNCATE {tables} RESTART IDENTITY CASCADE"))
+        # Rows the migrations seed: the audit chain's genesis head.
+        conn.execute(audit_head.insert().values(id=1, sequence=0, entry_hash=GENESIS_HASH))
     engine.dispose()
 
 
@@ -95,9 +98,11 @@ def settings(tmp_path: Path, database_url: str) -> Settings:
 @pytest.fixture
 def app(settings: Settings, clock: FixedClock) -> Iterator[wiring.Application]:
     application = wiring.build(settings, PASSPHRASE, clock)
-    wiring.initialise(application, local_operator("setup"))
-    yield application
-    application.close()
+    try:
+        wiring.initialise(application, local_operator("setup"))
+        yield application
+    finally:
+        application.close()
 
 
 @pytest.fixture
