@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import socket
+import ssl
 import subprocess
 import time
+from collections.abc import Sequence
 
 import httpx
 
@@ -20,17 +22,22 @@ def free_port() -> int:
 class Server:
     """``chancery serve`` on 127.0.0.1 in its own process."""
 
-    def __init__(self, cli: Cli, port: int | None = None) -> None:
+    def __init__(
+        self, cli: Cli, port: int | None = None, *, args: Sequence[str] = (), verify: ssl.SSLContext | bool = True
+    ) -> None:
+        """``args`` are more ``chancery serve`` options; with ``--tls-cert`` the URL is https, checked with ``verify``."""
         self.cli = cli
         self.port = port or free_port()
-        self.url = f"http://127.0.0.1:{self.port}"
+        self.args = list(args)
+        self.verify = verify
+        self.url = f"{'https' if '--tls-cert' in self.args else 'http'}://127.0.0.1:{self.port}"
         self.process: subprocess.Popen[bytes] | None = None
         self.log = cli.cwd / f"server-{self.port}.log"
 
     def start(self) -> Server:
         with self.log.open("ab") as log:
             self.process = subprocess.Popen(
-                [CHANCERY, "serve", "--host", "127.0.0.1", "--port", str(self.port), "--no-access-log"],
+                [CHANCERY, "serve", "--host", "127.0.0.1", "--port", str(self.port), "--no-access-log", *self.args],
                 cwd=self.cli.cwd,
                 env=self.cli.env,
                 stdout=log,
@@ -41,7 +48,7 @@ class Server:
             if self.process.poll() is not None:
                 raise RuntimeError(f"server exited: {self.log.read_text()}")
             try:
-                if httpx.get(f"{self.url}/health", timeout=1).status_code == 200:
+                if httpx.get(f"{self.url}/health", timeout=1, verify=self.verify).status_code == 200:
                     return self
             except httpx.TransportError:
                 time.sleep(0.1)

@@ -8,10 +8,10 @@ import sys
 import typer
 
 from chancery import __version__
-from chancery.cli import ca, cert, crl, demo, init, profile, serve
+from chancery.cli import approval, audit, ca, cert, crl, demo, init, ldap, policy, profile, role, serve, token, user
 from chancery.cli.errors import EXIT_CODES
 from chancery.cli.session import err_console
-from chancery.errors import CAError
+from chancery.errors import CAError, ErrorKind
 
 app = typer.Typer(
     name="chancery",
@@ -27,6 +27,14 @@ app.add_typer(ca.app, name="ca")
 app.add_typer(cert.app, name="cert")
 app.add_typer(crl.app, name="crl")
 app.add_typer(profile.app, name="profile")
+app.add_typer(user.app, name="user")
+app.add_typer(user.groups, name="group")
+app.add_typer(role.app, name="role")
+app.add_typer(token.app, name="token")
+app.add_typer(ldap.app, name="ldap")
+app.add_typer(audit.app, name="audit")
+app.add_typer(approval.app, name="approval")
+app.add_typer(policy.app, name="policy")
 
 
 @app.callback(invoke_without_command=True)
@@ -44,7 +52,10 @@ def main() -> None:
         if isinstance(code, int) and code:
             sys.exit(code)
     except CAError as error:
-        err_console.print(f"[red]error:[/] {error.detail}", highlight=False)
+        if error.kind is ErrorKind.APPROVAL_REQUIRED:  # recorded, not failed: another administrator approves it
+            err_console.print(f"[yellow]waiting for approval:[/] {error.detail}", highlight=False)
+        else:
+            err_console.print(f"[red]error:[/] {error.detail}", highlight=False)
         sys.exit(EXIT_CODES[error.kind])
     except typer.Exit as exit_:
         sys.exit(exit_.exit_code)

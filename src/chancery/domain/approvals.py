@@ -11,6 +11,7 @@ from typing import Any
 
 class OperationState(StrEnum):
     PENDING = "pending"
+    APPROVED = "approved"  # the last approval arrived: running (claimed, so it runs exactly once)
     EXECUTED = "executed"
     FAILED = "failed"  # approved, but running it failed (the error is recorded)
     REJECTED = "rejected"

@@ -122,6 +122,10 @@ class DualControl:
                 return operation, problem
             uow.operations.approve(operation_id, principal.name, now)
             uow.audit.append([_event("operation.approved", principal, operation)], now)
+            if len(operation.approvals) + 1 >= operation.approvals_required:
+                # Claimed in the approving transaction (the row is locked): a concurrent
+                # approval now finds it no longer pending, so the operation runs once.
+                uow.operations.claim(operation_id)
             approved = uow.operations.get(operation_id)
             assert approved is not None
             return approved, None
@@ -129,7 +133,7 @@ class DualControl:
         operation, problem = self._writer.run(approve)
         if problem is not None:
             raise problem
-        if len(operation.approvals) < operation.approvals_required:
+        if operation.state is OperationState.PENDING:
             return operation
         return self._execute(operation)
 

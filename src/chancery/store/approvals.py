@@ -58,14 +58,24 @@ class OperationRepository:
         except IntegrityError:
             raise Conflict(f"{approver} has already approved operation {operation_id}") from None
 
-    def finish(self, operation_id: str, state: OperationState, at: dt.datetime, result: str = "") -> bool:
-        """Move a pending operation to ``state``; False if it was no longer pending."""
+    def claim(self, operation_id: str) -> bool:
+        """Pending -> approved (about to run); False if it was no longer pending."""
         outcome = self._conn.execute(
             update(pending_operations)
             .where(
                 pending_operations.c.operation_id == operation_id,
                 pending_operations.c.state == OperationState.PENDING.value,
             )
+            .values(state=OperationState.APPROVED.value)
+        )
+        return outcome.rowcount == 1
+
+    def finish(self, operation_id: str, state: OperationState, at: dt.datetime, result: str = "") -> bool:
+        """Move a pending or approved operation to ``state``; False if it had already finished."""
+        unfinished = (OperationState.PENDING.value, OperationState.APPROVED.value)
+        outcome = self._conn.execute(
+            update(pending_operations)
+            .where(pending_operations.c.operation_id == operation_id, pending_operations.c.state.in_(unfinished))
             .values(state=state.value, finished_at=at, result=result[:2000])
         )
         return outcome.rowcount == 1

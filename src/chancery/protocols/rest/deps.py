@@ -5,14 +5,22 @@ from __future__ import annotations
 from typing import Annotated, Protocol
 
 from fastapi import Depends, Request
+from fastapi.concurrency import run_in_threadpool
 from fastapi.security import HTTPBearer
 
 from chancery.clock import Clock
 from chancery.domain.principals import Principal
 from chancery.errors import Unauthorized
+from chancery.protocols._tls_client import client_certificate
+from chancery.services.approvals import DualControl
+from chancery.services.audit.service import AuditService
 from chancery.services.authority.hierarchy import HierarchyService
 from chancery.services.authority.issuance import IssuanceService
 from chancery.services.certificates import CertificateService
+from chancery.services.identity.accounts import AccountService
+from chancery.services.identity.authentication import Authenticator
+from chancery.services.identity.directory_settings import DirectorySettingsService
+from chancery.services.policies import PolicyService
 from chancery.services.profiles.preview import ProfilePreviews
 from chancery.services.profiles.service import ProfileService
 from chancery.services.revocation.bulk import BulkRevocation
@@ -34,6 +42,12 @@ class RestServices(Protocol):
     revocation_settings: RevocationSettingsService
     profiles: ProfileService
     previews: ProfilePreviews
+    accounts: AccountService
+    authenticator: Authenticator
+    directory: DirectorySettingsService
+    policies: PolicyService
+    dual_control: DualControl
+    audit: AuditService
 
 
 async def get_services(request: Request) -> RestServices:
@@ -54,7 +68,7 @@ def authenticate(request: Request, services: RestServices) -> Principal:
     """
     header = request.headers.get("authorization")
     if not header:
-        raise Unauthorized("missing bearer token (Authorization: Bearer <token>)")
+        raise Unauthorized("missing bearer token (Authorization: Bearer <token>) or client certificate")
     scheme, _, token = header.partition(" ")
     if scheme.lower() != "bearer" or not token.strip():
         raise Unauthorized("the Authorization header must use the Bearer scheme")
@@ -64,7 +78,13 @@ def authenticate(request: Request, services: RestServices) -> Principal:
 async def get_principal(
     request: Request, services: ServicesDep, _: Annotated[object, Depends(bearer_scheme)] = None
 ) -> Principal:
-    return authenticate(request, services)
+    """A bearer token when the request has one; otherwise the TLS client certificate the
+    handshake verified (``chancery serve --client-ca``), mapped to a user by subject or SAN."""
+    certificate = None if request.headers.get("authorization") else client_certificate(request.scope)
+    if certificate is None:
+        return authenticate(request, services)
+    source = request.client.host if request.client else ""
+    return await run_in_threadpool(services.authenticator.certificate_principal, certificate, source)
 
 
 PrincipalDep = Annotated[Principal, Depends(get_principal)]

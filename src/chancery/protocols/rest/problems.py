@@ -20,6 +20,7 @@ log = logging.getLogger(__name__)
 M = TypeVar("M", bound=BaseModel)
 PROBLEM_JSON = "application/problem+json"
 PROBLEM_TYPE_PREFIX = "urn:chancery:problem:"
+OPERATIONS_PATH = "/api/v1/operations"
 
 # Exhaustive: tests/architecture checks every ErrorKind has a row.
 STATUS_BY_KIND: dict[ErrorKind, int] = {
@@ -66,12 +67,24 @@ def ca_error_response(error: CAError) -> JSONResponse:
     extra: dict[str, object] = {}
     if error.sub_errors:
         extra["subproblems"] = [{"identifier": s.identifier, "detail": s.detail} for s in error.sub_errors]
+    operation = _pending_operation(error)
+    if operation is not None:
+        extra["operation"] = operation
     response = problem(status, error.kind.value, detail, **extra)
+    if operation is not None:
+        response.headers["Location"] = f"{OPERATIONS_PATH}/{operation}"
     if status == 401:
         response.headers["WWW-Authenticate"] = 'Bearer realm="chancery"'
     if error.retry_after is not None:
         response.headers["Retry-After"] = str(error.retry_after)
     return response
+
+
+def _pending_operation(error: CAError) -> str | None:
+    """The id of the operation an :class:`ApprovalRequired` recorded (202: where to follow it)."""
+    if error.kind is not ErrorKind.APPROVAL_REQUIRED:
+        return None
+    return next((s.detail for s in error.sub_errors if s.identifier == "operation"), None)
 
 
 async def on_ca_error(_request: Request, error: Exception) -> JSONResponse:

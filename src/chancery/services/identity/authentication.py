@@ -9,10 +9,13 @@ user exists or not.
 from __future__ import annotations
 
 import datetime as dt
+import threading
+import time
 from dataclasses import dataclass, replace
 from typing import NoReturn
 
 from cryptography import x509
+from cryptography.hazmat.primitives import hashes
 
 from chancery.clock import Clock
 from chancery.domain.audit import AuditEvent, Outcome
@@ -57,6 +60,7 @@ class Authenticator:
         passwords: Passwords,
         secrets: SecretSealer,
         directory: Directory | None = None,
+        cache_seconds: float = 5.0,
     ) -> None:
         self._tx = transactions
         self._writer = writer
@@ -64,6 +68,9 @@ class Authenticator:
         self._passwords = passwords
         self._secrets = secrets
         self._directory = directory
+        self._cache_seconds = cache_seconds
+        self._certificates: dict[bytes, tuple[float, Principal]] = {}
+        self._lock = threading.Lock()
 
     def password_login(self, username: str, password: str, code: str | None = None, source: str = "") -> Login:
         """Check a user name and password (and a TOTP code when the user has one)."""
@@ -99,6 +106,22 @@ class Authenticator:
         return self._succeed(
             user, source, now, "certificate", {"certificate_serial": format(certificate.serial_number, "x")}
         )
+
+    def certificate_principal(self, certificate: x509.Certificate, source: str = "") -> Principal:
+        """:meth:`certificate_login` for a request: the answer is reused for ``cache_seconds``,
+        so a client sending many requests over TLS is not one audited login per request."""
+        fingerprint = certificate.fingerprint(hashes.SHA256())
+        moment = time.monotonic()
+        with self._lock:
+            cached = self._certificates.get(fingerprint)
+        if cached is not None and moment - cached[0] < self._cache_seconds:
+            return cached[1]
+        principal = self.certificate_login(certificate, source).principal
+        with self._lock:
+            if len(self._certificates) >= 10_000:
+                self._certificates.clear()
+            self._certificates[fingerprint] = (moment, principal)
+        return principal
 
     # -- local users -------------------------------------------------------------------------
 
