@@ -111,6 +111,13 @@ def build(settings: Settings, passphrase: PassphraseSource | None = None, clock:
     certificates = CertificateService(database, writer, keys, clock, dual, listeners=[ocsp])
     checkpoints = AuditCheckpointer(database, writer, keys, clock)
     directory = _LazyLdapDirectory()
+    tokens = TokenService(database, writer, clock, settings.token_cache_seconds)
+    authenticator = Authenticator(database, writer, clock, passwords, keys, directory, settings.token_cache_seconds)
+
+    def identities_changed() -> None:
+        tokens.forget_cached()
+        authenticator.forget_cached()
+
     app = Application(
         settings=settings,
         clock=clock,
@@ -120,11 +127,11 @@ def build(settings: Settings, passphrase: PassphraseSource | None = None, clock:
         hierarchy=HierarchyService(database, writer, cycle, signers, catalog, keys, clock, settings.base_url, dual),
         issuance=IssuanceService(database, cycle, keys, catalog),
         certificates=certificates,
-        tokens=TokenService(database, writer, clock, settings.token_cache_seconds),
+        tokens=tokens,
         profiles=ProfileService(database, writer, catalog, clock, dual),
         previews=ProfilePreviews(catalog, signers, clock),
-        accounts=AccountService(database, writer, clock, passwords, keys, dual),
-        authenticator=Authenticator(database, writer, clock, passwords, keys, directory, settings.token_cache_seconds),
+        accounts=AccountService(database, writer, clock, passwords, keys, dual, identities_changed),
+        authenticator=authenticator,
         sessions=SessionService(database, writer, clock),
         directory=DirectorySettingsService(database, writer, clock, keys, directory, dual),
         policies=PolicyService(database, writer, clock, dual),

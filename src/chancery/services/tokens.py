@@ -206,6 +206,11 @@ class TokenService:
                 self._cache.clear()
             self._cache[record.token_id] = (time.monotonic() + self._cache_seconds, record, principal)
 
+    def forget_cached(self) -> None:
+        """Drop every cached principal (users, groups or grants changed)."""
+        with self._lock:
+            self._cache.clear()
+
     def _forget(self, token_id: str) -> None:
         with self._lock:
             self._cache.pop(token_id, None)

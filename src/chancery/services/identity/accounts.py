@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
+from typing import TypeVar
 
 from chancery.clock import Clock
 from chancery.domain.audit import AuditEvent
@@ -22,6 +23,8 @@ from chancery.services.authorization import require
 from chancery.services.identity import totp
 from chancery.services.identity.passwords import Passwords, check_policy
 from chancery.services.ports import DurableWriter, Transactions, UnitOfWork
+
+T = TypeVar("T")
 
 MAX_DISPLAY_NAME = 200
 CERTIFICATE_MATCH_KINDS = ("subject:", "san:")
@@ -56,13 +59,23 @@ class AccountService:
         passwords: Passwords,
         secrets: SecretSealer,
         dual_control: DualControl,
+        on_change: Callable[[], None] = lambda: None,
     ) -> None:
+        """``on_change`` runs after every committed change to users, groups or grants: caches of
+        authenticated principals (tokens, client certificates) drop what they hold, so that a
+        disabled user or a revoked role stops working on this node at once."""
         self._tx = transactions
         self._writer = writer
         self._clock = clock
         self._passwords = passwords
         self._secrets = secrets
         self._dual = dual_control
+        self._on_change = on_change
+
+    def _write(self, work: Callable[[UnitOfWork], T]) -> T:
+        result = self._writer.run(work)
+        self._on_change()
+        return result
 
     # -- users -------------------------------------------------------------------------------
 
@@ -86,7 +99,7 @@ class AccountService:
             event = AuditEvent("user.created", principal.name, target=name, details={"password": password is not None})
             uow.audit.append([event], now)
 
-        self._writer.run(add)
+        self._write(add)
         return record
 
     def bootstrap_administrator(self, principal: Principal, name: str) -> None:
@@ -109,7 +122,7 @@ class AccountService:
             )
             uow.audit.append([event], now)
 
-        self._writer.run(work)
+        self._write(work)
 
     def list_users(self, principal: Principal) -> tuple[UserRecord, ...]:
         require(principal, Permission.USER_READ)
@@ -182,7 +195,7 @@ class AccountService:
                 uow.sessions.end_for_user(name, now)
             uow.audit.append([AuditEvent(action, principal.name, target=name, details=details or {})], now)
 
-        self._writer.run(work)
+        self._write(work)
 
     # -- groups ------------------------------------------------------------------------------
 
@@ -194,7 +207,7 @@ class AccountService:
             uow.groups.add(record)
             uow.audit.append([AuditEvent("group.created", principal.name, target=record.name)], record.created_at)
 
-        self._writer.run(add)
+        self._write(add)
         return record
 
     def list_groups(self, principal: Principal) -> tuple[GroupRecord, ...]:
@@ -216,7 +229,7 @@ class AccountService:
             action = "group.member-added" if member else "group.member-removed"
             uow.audit.append([AuditEvent(action, principal.name, target=group, details={"user": user})], now)
 
-        self._writer.run(work)
+        self._write(work)
 
     # -- role grants (sensitive) -----------------------------------------------------------------
 
@@ -263,7 +276,7 @@ class AccountService:
             )
             return record
 
-        return self._writer.run(work)
+        return self._write(work)
 
     def revoke_grant(self, principal: Principal, grant_id: int) -> None:
         require(principal, Permission.USER_MANAGE)
@@ -283,7 +296,7 @@ class AccountService:
                 [AuditEvent("role.revoked", principal.name, target=target, details={"grant": str(record.grant)})], now
             )
 
-        self._writer.run(work)
+        self._write(work)
 
     def list_grants(self, principal: Principal) -> tuple[RoleGrantRecord, ...]:
         require(principal, Permission.USER_READ)

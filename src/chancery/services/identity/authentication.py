@@ -123,6 +123,11 @@ class Authenticator:
             self._certificates[fingerprint] = (moment, principal)
         return principal
 
+    def forget_cached(self) -> None:
+        """Drop the cached certificate logins (users, groups or grants changed)."""
+        with self._lock:
+            self._certificates.clear()
+
     # -- local users -------------------------------------------------------------------------
 
     def _local(self, user: UserRecord, password: str, code: str | None, source: str, now: dt.datetime) -> Login:

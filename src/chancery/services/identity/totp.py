@@ -35,7 +35,7 @@ def code_at(secret: bytes, step: int) -> str:
 
 def matching_step(secret: bytes, code: str, unix_time: float) -> int | None:
     """The time step ``code`` belongs to, within the window; ``None`` if it matches none."""
-    if len(code) != DIGITS or not code.isdigit():
+    if len(code) != DIGITS or not (code.isascii() and code.isdigit()):  # str.isdigit accepts other scripts
         return None
     now = int(unix_time // STEP_SECONDS)
     found = None
