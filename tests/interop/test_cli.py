@@ -272,6 +272,14 @@ def test_every_command_has_help_with_an_example() -> None:
             for c in ("issue", "generate", "revoke", "release-hold", "renew", "rekey", "list", "show", "export")
         ]
         + [("profile", c) for c in ("list", "import", "export", "versions", "preview")]
+        + [("user", c) for c in ("add", "list", "disable", "enable", "unlock", "passwd", "totp", "map-certificate")]
+        + [("group", c) for c in ("add", "list", "add-member", "remove-member")]
+        + [("role", c) for c in ("grant", "revoke", "list")]
+        + [("token", c) for c in ("create", "list", "revoke")]
+        + [("ldap", c) for c in ("configure", "show", "test")]
+        + [("audit", c) for c in ("verify", "export", "list", "checkpoint")]
+        + [("approval", c) for c in ("list", "approve", "reject")]
+        + [("policy", c) for c in ("show", "set")]
     )
     for command in commands:
         result = runner.invoke(app, [*command, "--help"], env={"COLUMNS": "200"})
