@@ -48,6 +48,7 @@ bench: $(STAMP)
 	if [ -n "$$missing" ]; then apt-get update -qq && apt-get install -y -qq --no-install-recommends $$missing; fi
 	$(BIN)/python bench/issue.py
 	$(BIN)/python bench/revocation.py
+	$(BIN)/python bench/login.py
 
 lint: $(STAMP)
 	$(BIN)/lint-imports
