@@ -2,8 +2,8 @@
 
 Whoever can write to the database could recompute every hash after an edit;
 they cannot sign a checkpoint without the key store's passphrase. The
-maintenance loop checkpoints every ``audit_checkpoint_seconds``; ``chancery
-audit checkpoint`` does it at once.
+maintenance loop checkpoints every pass (``revocation_interval_seconds``, when
+there are new entries); ``chancery audit checkpoint`` does it at once.
 """
 
 from __future__ import annotations
