@@ -183,6 +183,7 @@ def _register_sensitive_operations(app: Application) -> None:
     register(
         "ca.import-trust-anchor", lambda p, d: app.hierarchy.import_trust_anchor(p, str(d["certificate"]).encode())
     )
+    register("ca.retire", lambda p, d: app.hierarchy.retire(p, str(d["name"]), str(d["reason"])))
     register("profile.save", lambda p, d: app.profiles.save(p, d["document"], str(d["comment"]), create=d["create"]))
     register("role.grant", lambda p, d: app.accounts.grant(p, NewGrant(**{**d, "role": Role(str(d["role"]))})))
     register("role.revoke", lambda p, d: app.accounts.revoke_grant(p, int(d["grant_id"])))

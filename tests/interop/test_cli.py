@@ -261,6 +261,7 @@ def test_every_command_has_help_with_an_example() -> None:
                 "sign-csr",
                 "import-certificate",
                 "import-trust-anchor",
+                "retire",
                 "list",
                 "show",
                 "csr",

@@ -147,6 +147,23 @@ def import_trust_anchor(cert_file: Annotated[Path, typer.Argument(help="A self-s
         console.print(f"Trust anchor imported: {anchor.subject} (SHA-256 {anchor.fingerprint_sha256})")
 
 
+@app.command("retire")
+def retire(
+    name: Annotated[str, typer.Argument(help="The CA to retire.")],
+    reason: Annotated[str, typer.Option(help="Why (kept in the audit log).")] = "",
+) -> None:
+    """Stop a CA from issuing, for good; it keeps publishing CRLs and answering OCSP.
+
+    Certificates it issued stay valid: revoke them first if they must not be.
+    Under dual control this waits for another administrator's approval.
+
+    Example: chancery ca retire issuing-2019 --reason "replaced by issuing-2025"
+    """
+    with application() as chancery:
+        chancery.hierarchy.retire(operator(), name, reason)
+    console.print(f"CA {name} retired: it issues nothing more; CRLs and OCSP continue", highlight=False)
+
+
 @app.command("list")
 def list_cas() -> None:
     """List CAs.

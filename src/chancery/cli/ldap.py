@@ -26,7 +26,9 @@ def configure(
     ] = "(uid={username})",
     group_map: Annotated[
         list[str] | None,
-        typer.Option("--group-map", help="GROUP_DN=ROLE, GROUP_DN=ROLE@CA or GROUP_DN=ROLE@CA/PROFILE; repeat for more groups."),
+        typer.Option(
+            "--group-map", help="GROUP_DN=ROLE, GROUP_DN=ROLE@CA or GROUP_DN=ROLE@CA/PROFILE; repeat for more groups."
+        ),
     ] = None,
     start_tls: Annotated[bool, typer.Option("--start-tls", help="StartTLS on an ldap:// URL.")] = False,
     ca_file: Annotated[

@@ -6,6 +6,7 @@ import logging
 import sys
 
 import typer
+from rich.markup import escape
 
 from chancery import __version__
 from chancery.cli import approval, audit, ca, cert, crl, demo, init, ldap, policy, profile, role, serve, token, user
@@ -53,9 +54,10 @@ def main() -> None:
             sys.exit(code)
     except CAError as error:
         if error.kind is ErrorKind.APPROVAL_REQUIRED:  # recorded, not failed: another administrator approves it
-            err_console.print(f"[yellow]waiting for approval:[/] {error.detail}", highlight=False)
+            err_console.print(f"[yellow]waiting for approval:[/] {escape(error.detail)}", highlight=False)
         else:
-            err_console.print(f"[red]error:[/] {error.detail}", highlight=False)
+            # the detail may quote what the user typed, or a syntax such as '<role>[@<CA>[/<profile>]]': not markup
+            err_console.print(f"[red]error:[/] {escape(error.detail)}", highlight=False)
         sys.exit(EXIT_CODES[error.kind])
     except typer.Exit as exit_:
         sys.exit(exit_.exit_code)

@@ -87,10 +87,14 @@ def entry_hash(
     details_json: str,
     previous_hash: str,
 ) -> str:
-    """SHA-256 over the entry's stored fields and the previous entry's hash (hex)."""
+    """SHA-256 over the entry's stored fields and the previous entry's hash (hex).
+
+    The fields are encoded as a JSON array, so that no edit can move text from one field to
+    another (a user name may hold any character) or turn a missing value into an empty one.
+    """
     stamp = occurred_at.astimezone(dt.timezone.utc).replace(tzinfo=None).isoformat(timespec="microseconds")
-    fields = [str(sequence), stamp, action, actor, outcome, ca or "", target or "", details_json, previous_hash]
-    return hashlib.sha256("\x1f".join(fields).encode("utf-8")).hexdigest()
+    fields = [sequence, stamp, action, actor, outcome, ca, target, details_json, previous_hash]
+    return hashlib.sha256(json.dumps(fields, separators=(",", ":")).encode("ascii")).hexdigest()
 
 
 def record_hash(record: AuditRecord) -> str:

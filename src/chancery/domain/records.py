@@ -77,6 +77,11 @@ class CertificateAuthorityRecord:
     def is_active(self) -> bool:
         return self.status is CAStatus.ACTIVE
 
+    @property
+    def publishes_revocation(self) -> bool:
+        """Active or retired: it signs CRLs and OCSP answers for what it issued."""
+        return self.status in (CAStatus.ACTIVE, CAStatus.RETIRED)
+
 
 class CertificateState(StrEnum):
     """What is stored: a serial reserved before signing, an issued certificate, a revoked one."""

@@ -205,6 +205,33 @@ class HierarchyService:
         self._writer.run(add)
         return anchor
 
+    def retire(self, principal: Principal, name: str, reason: str = "") -> CertificateAuthorityRecord:
+        """Stop an active CA from issuing, for good; it keeps publishing CRLs and answering OCSP
+        for what it issued. A sensitive operation (dual control). Certificates it issued stay
+        valid: revoke them first (bulk revocation) if they must not be."""
+        require(principal, Permission.CA_MANAGE, name)
+        record = self._get(name)
+        if record.status is not CAStatus.ACTIVE:
+            raise Conflict(f"CA {name!r} is {record.status.value}; only an active CA can be retired")
+        if len(reason) > 500:
+            raise Malformed("the reason has at most 500 characters")
+        self._dual.guard(principal, "ca.retire", {"name": name, "reason": reason}, f"retire CA {name}")
+        now = self._clock.now()
+
+        def work(uow: UnitOfWork) -> CertificateAuthorityRecord:
+            current = uow.authorities.get(name)
+            if current is None or current.status is not CAStatus.ACTIVE:
+                raise Conflict(f"CA {name!r} is no longer active")
+            retired = replace(current, status=CAStatus.RETIRED)
+            uow.authorities.save(retired)
+            event = AuditEvent("ca.retired", principal.name, ca=name, target=name, details={"reason": reason})
+            uow.audit.append([event], now)
+            return retired
+
+        retired = self._writer.run(work)
+        self._signers.forget(name)
+        return retired
+
     # -- reading --------------------------------------------------------------------------
 
     def list(self, principal: Principal) -> tuple[CertificateAuthorityRecord, ...]:

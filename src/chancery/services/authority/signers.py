@@ -40,7 +40,7 @@ class ActiveCA:
 
 
 class SignerDirectory:
-    """Finds active CAs. Entries live ``ttl_seconds`` so status changes made by
+    """Finds active (and retired) CAs. Entries live ``ttl_seconds`` so status changes made by
     other nodes are seen quickly; changes made here call :meth:`forget` at once."""
 
     def __init__(self, transactions: Transactions, keys: KeyStore, ttl_seconds: float = 2.0) -> None:
@@ -51,7 +51,19 @@ class SignerDirectory:
         self._lock = threading.Lock()
 
     def get(self, name: str) -> ActiveCA:
-        """Raise :class:`NotFound` for an unknown CA and :class:`Conflict` for one that cannot sign."""
+        """A CA that may issue: :class:`NotFound` for an unknown CA, :class:`Conflict` for one that
+        cannot sign (pending) or may no longer issue (retired)."""
+        active = self.for_revocation(name)
+        if active.record.status is CAStatus.RETIRED:
+            raise Conflict(
+                f"CA {name!r} is retired and issues no more certificates (it still publishes CRLs and answers OCSP)"
+            )
+        return active
+
+    def for_revocation(self, name: str) -> ActiveCA:
+        """A CA that signs revocation status: active or retired. A retired CA keeps publishing CRLs
+        and answering OCSP for what it issued (RFC 5280 §3.3: revocation information stays
+        available until the certificates it covers expire)."""
         now = time.monotonic()
         with self._lock:
             hit = self._cache.get(name)
@@ -69,7 +81,7 @@ class SignerDirectory:
         """Build the signer of ``record`` (checking that it may sign)."""
         if record is None:
             raise NotFound(f"no CA named {name!r}")
-        if not record.is_active or record.certificate is None:
+        if record.status is CAStatus.PENDING or record.certificate is None:
             hint = (
                 "; import its certificate with `chancery ca import-certificate`"
                 if record.status is CAStatus.PENDING

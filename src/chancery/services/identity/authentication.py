@@ -11,6 +11,7 @@ from __future__ import annotations
 import datetime as dt
 import threading
 import time
+import unicodedata
 from dataclasses import dataclass, replace
 from typing import NoReturn
 
@@ -76,14 +77,16 @@ class Authenticator:
         """Check a user name and password (and a TOTP code when the user has one)."""
         now = self._clock.now()
         if not username or len(username) > 128 or len(password) > MAX_LENGTH or (code is not None and len(code) > 10):
-            self._refuse(username[:128], "malformed request", source, now)
+            self._refuse(username[:128].replace("\x00", "\\x00"), "malformed request", source, now)
+        if "\x00" in username:  # no user has one, and PostgreSQL text cannot hold one: it would be a 500
+            self._refuse(username.replace("\x00", "\\x00"), "NUL in the user name", source, now)
         with self._tx.read() as uow:
             user = uow.users.get(username)
             settings = uow.ldap.get()
         if user is not None and user.source is UserSource.LOCAL:
             return self._local(user, password, code, source, now)
         if settings is not None and self._directory is not None:
-            return self._from_directory(settings, user, username, password, source, now)
+            return self._from_directory(settings, directory_account_name(username), password, source, now)
         self._passwords.verify(None, password)  # as long as a real check
         self._refuse(username, "unknown user", source, now)
 
@@ -141,8 +144,15 @@ class Authenticator:
         if user.totp_sealed is not None:
             self._second_factor(user, code, source, now)
         if user.password_hash is not None and self._passwords.needs_rehash(user.password_hash):
-            user = replace(user, password_hash=self._passwords.hash(password))
-            self._writer.run(lambda uow: uow.users.save(user))
+            new_hash = self._passwords.hash(password)
+
+            def rehash(uow: UnitOfWork) -> None:
+                # Change the hash only: ``user`` was read before this login used a TOTP step.
+                current = uow.users.get(user.name)
+                if current is not None:
+                    uow.users.save(replace(current, password_hash=new_hash))
+
+            self._writer.run(rehash)
         return self._succeed(user, source, now, "password")
 
     def _second_factor(self, user: UserRecord, code: str | None, source: str, now: dt.datetime) -> None:
@@ -171,14 +181,14 @@ class Authenticator:
     # -- the directory -----------------------------------------------------------------------
 
     def _from_directory(
-        self,
-        settings: LdapSettings,
-        user: UserRecord | None,
-        username: str,
-        password: str,
-        source: str,
-        now: dt.datetime,
+        self, settings: LdapSettings, username: str, password: str, source: str, now: dt.datetime
     ) -> Login:
+        with self._tx.read() as uow:
+            user = uow.users.get(username) if username else None
+        if not username or (user is not None and user.source is not UserSource.LDAP):
+            # "Alice" for local user "alice": the name is taken, the directory's entry does not get it
+            self._passwords.verify(None, password)  # as long as a real check
+            self._refuse(username or "-", "not a directory user name", source, now, method="ldap")
         if user is not None and (user.disabled or user.locked_at(now)):
             self._refuse(user.name, "user disabled" if user.disabled else "account locked", source, now, method="ldap")
         assert self._directory is not None
@@ -227,7 +237,7 @@ class Authenticator:
             count = uow.users.record_failure(name, until if threshold > 0 else None, threshold)
             details = {"reason": reason, "source": source, "method": method, "failures": count}
             events = [AuditEvent("login.failed", name, Outcome.FAILURE, target=name, details=details)]
-            if threshold > 0 and count == threshold:
+            if threshold > 0 and count >= threshold:  # locked again by a failure after a lock ran out
                 events.append(
                     AuditEvent(
                         "account.locked",
@@ -249,3 +259,14 @@ class Authenticator:
 
     def _audit(self, event: AuditEvent, now: dt.datetime) -> None:
         self._writer.run(lambda uow: uow.audit.append([event], now))
+
+
+def directory_account_name(username: str) -> str:
+    """The one Chancery account every spelling of a directory user name logs in to.
+
+    Directories compare login names (``uid``, ``sAMAccountName``, ``mail``) with caseIgnoreMatch, which
+    prepares both sides as RFC 4518 §2 says: case folded, NFKC, spaces at either end dropped and inner
+    runs squeezed. ``ALICE`` and `` alice`` find alice's entry; they must find alice's account too (her
+    disabled flag, her lockout count, her name in the audit trail), not make a fresh one.
+    """
+    return " ".join(unicodedata.normalize("NFKC", username.casefold()).split())

@@ -46,7 +46,7 @@ class Passwords:
         """Constant work whether or not a hash exists (``stored`` None checks a dummy)."""
         with self._slots:
             try:
-                return self._hasher.verify(stored or _DUMMY, password) and stored is not None
+                return self._hasher.verify(stored or _DUMMY, password) and bool(stored)  # "" is no hash either
             except (VerifyMismatchError, VerificationError, InvalidHashError):
                 return False
 

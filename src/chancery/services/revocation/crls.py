@@ -118,7 +118,7 @@ class CrlPublisher:
             full = self._latest(ca, CrlScope.FULL)
             if mine and full is not None:
                 started = time.monotonic()
-                self._store([self._make_delta(self._signers.get(ca), self._settings.effective(ca), full)])
+                self._store([self._make_delta(self._signers.for_revocation(ca), self._settings.effective(ca), full)])
                 self._costs[(ca, CrlScope.DELTA)] = time.monotonic() - started
 
     # -- making ---------------------------------------------------------------------------
@@ -128,7 +128,7 @@ class CrlPublisher:
             if not mine:
                 return None
             started = time.monotonic()
-            active = self._signers.get(ca)
+            active = self._signers.for_revocation(ca)
             settings = self._settings.effective(ca)
             now = self._clock.now().replace(microsecond=0)
             number = self._next_number(ca, now)

@@ -53,7 +53,7 @@ class RevocationMaintenance:
 
     def run_once(self) -> MaintenanceReport:
         with self._tx.read() as uow:
-            names = [record.name for record in uow.authorities.list() if record.is_active]
+            names = [record.name for record in uow.authorities.list() if record.publishes_revocation]
         failures = []
         for name in names:
             try:

@@ -247,7 +247,7 @@ class OcspService:
         fresh = []
         for ca, serial_hex in pending:
             try:
-                issuer = self._signers.get(ca).certificate
+                issuer = self._signers.for_revocation(ca).certificate
             except CAError:
                 continue
             serial = int(serial_hex, 16)
@@ -324,10 +324,10 @@ class OcspService:
     def _load_issuers(self) -> None:
         issuers: dict[tuple[str, bytes, bytes], str] = {}
         with self._tx.read() as uow:
-            names = [record.name for record in uow.authorities.list() if record.is_active]
+            names = [record.name for record in uow.authorities.list() if record.publishes_revocation]
         for name in names:
             try:
-                certificate = self._signers.get(name).certificate
+                certificate = self._signers.for_revocation(name).certificate
             except CAError:
                 continue
             for algorithm in HASHES.values():

@@ -10,6 +10,7 @@ from cryptography import x509
 from cryptography.x509.oid import NameOID
 
 from chancery.clock import Clock
+from chancery.domain.records import CAStatus
 from chancery.domain.revocation_records import OcspSigning, ResponderRecord
 from chancery.keys.base import KeyPurpose, KeyStore
 from chancery.pki.encoding import to_der
@@ -68,9 +69,10 @@ class ResponderDirectory:
         self.responder(ca)
 
     def _load(self, ca: str, now: dt.datetime) -> tuple[Responder, dt.datetime]:
-        active = self._signers.get(ca)
+        active = self._signers.for_revocation(ca)
         settings = self._settings.effective(ca)
-        if settings.ocsp_signing is OcspSigning.CA:
+        # A retired CA issues nothing, not even a new responder certificate: it signs its own answers.
+        if settings.ocsp_signing is OcspSigning.CA or active.record.status is CAStatus.RETIRED:
             return Responder(active.signer.key, active.certificate, delegated=False), now + dt.timedelta(minutes=5)
         with self._tx.read() as uow:
             record = uow.ocsp_responders.current(ca)

@@ -6,7 +6,7 @@ import datetime as dt
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Query
-from pydantic import BaseModel
+from pydantic import AwareDatetime, BaseModel
 
 from chancery.domain.audit import AuditRecord
 from chancery.domain.queries import AuditFilter
@@ -70,8 +70,8 @@ def search_audit(
     actor: _Text = None,
     ca: Annotated[str | None, Query(max_length=64)] = None,
     target: _Text = None,
-    since: dt.datetime | None = None,
-    until: dt.datetime | None = None,
+    since: Annotated[AwareDatetime | None, Query(description="with a time zone, e.g. 2025-01-31T00:00:00Z")] = None,
+    until: Annotated[AwareDatetime | None, Query(description="with a time zone; entries before it")] = None,
     before: Annotated[int | None, Query(ge=1, description="sequence number: entries older than it")] = None,
     limit: Annotated[int, Query(ge=1, le=MAX_PAGE)] = 100,
 ) -> AuditPage:

@@ -6,6 +6,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Header, Query
 from fastapi.responses import Response
+from pydantic import BaseModel, ConfigDict, Field
 
 from chancery.domain.exports import ExportFormat
 from chancery.errors import Malformed
@@ -39,6 +40,18 @@ def create_intermediate(body: CACreate, principal: PrincipalDep, services: Servi
 @router.get("/cas/{ca}", response_model=CAPublic)
 def get_ca(ca: str, principal: PrincipalDep, services: ServicesDep) -> CAPublic:
     return CAPublic.of(services.hierarchy.get(principal, ca))
+
+
+class Retirement(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    reason: str = Field(default="", max_length=500)
+
+
+@router.post("/cas/{ca}/retirement", response_model=CAPublic)
+def retire_ca(ca: str, body: Retirement, principal: PrincipalDep, services: ServicesDep) -> CAPublic:
+    """Stop the CA from issuing, for good (CRLs and OCSP continue). A sensitive operation:
+    202 and an operation to approve under dual control."""
+    return CAPublic.of(services.hierarchy.retire(principal, ca, body.reason))
 
 
 @router.get("/cas/{ca}/chain", responses={200: {"content": {"application/pem-certificate-chain": {}}}})
