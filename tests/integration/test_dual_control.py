@@ -200,3 +200,16 @@ def test_a_failing_approved_operation_is_recorded_as_failed(app: wiring.Applicat
     assert "second-root" in failed.result
     executed = app.audit.search(admin, AuditFilter(action="operation.executed"), 10)
     assert [e.outcome for e in executed] == ["failure", "success"]
+
+
+def test_service_tokens_and_the_host_operator_cannot_be_the_second_person(
+    app: wiring.Application, admin: Principal
+) -> None:
+    turn_on(app, admin)
+    operation_id = requested(app)
+    service = app.tokens.authenticate(app.tokens.create(admin, "robot", frozenset({Role.ADMINISTRATOR})).token)
+    assert service.kind == "service"
+    for principal in (service, admin):  # admin: the CLI operator on the CA host
+        with pytest.raises(Forbidden, match="not a user account"):
+            app.dual_control.approve(principal, operation_id)
+    assert app.dual_control.get(admin, operation_id).state is OperationState.PENDING

@@ -110,6 +110,10 @@ class DualControl:
 
         def approve(uow: UnitOfWork) -> tuple[PendingOperation, CAError | None]:
             operation, problem = self._pending(uow, operation_id, now)
+            if problem is None and not principal.is_person:
+                # A service token or the host's operator is one person's tool: letting it approve would
+                # let one administrator approve their own operation (chancery approval approve --as USER).
+                problem = Forbidden(f"{principal.name} is not a user account; approvals come from users who log in")
             if problem is None and operation.requested_by == principal.name:
                 problem = Forbidden(f"{principal.name} requested operation {operation_id} and cannot approve it")
             if problem is None and any(a.approver == principal.name for a in operation.approvals):

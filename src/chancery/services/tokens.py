@@ -167,7 +167,7 @@ class TokenService:
     @staticmethod
     def _principal(uow: UnitOfWork, record: ApiTokenRecord) -> Principal | None:
         if record.user_name is None:
-            principal = Principal(f"token:{record.name}", frozenset(Role(r) for r in record.roles), kind="token")
+            principal = Principal(f"token:{record.name}", frozenset(Role(r) for r in record.roles), kind="service")
         else:
             user = uow.users.get(record.user_name)
             if user is None or user.disabled:
