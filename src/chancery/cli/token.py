@@ -19,7 +19,7 @@ app = typer.Typer(help="API tokens for users: create, list, revoke.", no_args_is
 @app.command("create")
 def create(
     user: Annotated[str, typer.Option(help="The token acts as this user, with the user's roles.")],
-    expires: Annotated[str | None, typer.Option(help="Lifetime: 90d, 12h, 30m (default: none).")] = None,
+    expires: Annotated[str | None, typer.Option(help="Lifetime: 30d, 12h, 30m; at most 3660d (default: 90d).")] = None,
     out: Annotated[Path | None, typer.Option(help="Write the token here (mode 0600) instead of printing it.")] = None,
     ca: Annotated[str | None, typer.Option(help="Only on this CA.")] = None,
     name: Annotated[str, typer.Option(help="A label for the token.")] = "cli",

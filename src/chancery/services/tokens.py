@@ -42,6 +42,8 @@ _TOKEN = re.compile(r"^chy_([0-9a-f]{16})_([A-Za-z0-9_-]{43})$")
 _CACHE_LIMIT = 10_000
 _AUDIT_USE_EVERY = 60.0  # seconds
 LOGIN_TOKEN_LIFETIME = dt.timedelta(hours=8)
+USER_TOKEN_LIFETIME = dt.timedelta(days=90)  # `chancery token create` without --expires
+MAX_USER_TOKEN_LIFETIME = dt.timedelta(days=3660)
 
 
 @dataclass(frozen=True)
@@ -84,9 +86,15 @@ class TokenService:
         expires_in: dt.timedelta | None = None,
         ca: str | None = None,
     ) -> NewToken:
-        """A token that acts as ``user`` (with the user's roles, at most on ``ca``); users may make their own."""
+        """A token that acts as ``user`` (with the user's roles, at most on ``ca``); users may make their own.
+
+        Every user token expires (``expires_in``, by default :data:`USER_TOKEN_LIFETIME`), so a stolen
+        login token cannot be turned into a credential that lives for ever."""
         if principal.name != user:
             require(principal, Permission.TOKEN_MANAGE)
+        expires_in = USER_TOKEN_LIFETIME if expires_in is None else expires_in
+        if not dt.timedelta(minutes=1) <= expires_in <= MAX_USER_TOKEN_LIFETIME:
+            raise Malformed("a user token lives between a minute and ten years")
         with self._tx.read() as uow:
             record = uow.users.get(user)
         if record is None or record.disabled:

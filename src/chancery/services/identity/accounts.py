@@ -163,9 +163,17 @@ class AccountService:
         )
 
     def enrol_totp(self, principal: Principal, name: str) -> TotpEnrolment:
-        """A new TOTP secret for ``name`` (the user itself or a user manager); codes are required from now on."""
+        """A new TOTP secret for ``name``; codes are required from now on.
+
+        A user may set up their own second factor once; replacing one needs a user manager, so that
+        a stolen session or token cannot swap the victim's authenticator for the thief's."""
         if principal.name != name:
             require(principal, Permission.USER_MANAGE)
+        else:
+            with self._tx.read() as uow:
+                current = uow.users.get(name)
+            if current is not None and current.totp_sealed is not None:
+                require(principal, Permission.USER_MANAGE)
         secret = totp.new_secret()
         sealed = self._secrets.seal_secret(f"totp:{name}", secret)
         self._change(

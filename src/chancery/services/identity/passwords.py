@@ -62,7 +62,7 @@ def check_policy(password: str, user: str) -> None:
         raise Malformed(f"a password has at most {MAX_LENGTH} characters")
     if password.strip() != password or not password.isprintable():
         raise Malformed("a password may not start or end with spaces or hold control characters")
-    if user.lower() in password.lower():
+    if len(user) >= 3 and user.lower() in password.lower():  # shorter names would refuse half the dictionary
         raise Malformed("a password may not contain the user name")
     if len(set(password)) < 5:
         raise Malformed("a password needs at least 5 different characters")

@@ -50,7 +50,7 @@ class TokenCreate(BaseModel):
     model_config = _STRICT
     user: str = Field(max_length=128)
     name: str = Field(default="api", min_length=1, max_length=128)
-    expires_in_days: int | None = Field(default=None, ge=1, le=3660)
+    expires_in_days: int | None = Field(default=None, ge=1, le=3660, description="default 90")
     ca: str | None = Field(default=None, max_length=64, description="only on this CA")
 
 
