@@ -91,6 +91,16 @@ class Forbidden(CAError):
     kind = ErrorKind.FORBIDDEN
 
 
+class PermissionDenied(Forbidden):
+    """An authorisation check refused ``actor`` a ``permission`` (on ``ca``): audited by the edge."""
+
+    def __init__(self, detail: str, *, actor: str, permission: str, ca: str | None = None) -> None:
+        super().__init__(detail)
+        self.actor = actor
+        self.permission = permission
+        self.ca = ca
+
+
 class NotFound(CAError):
     """The named CA, certificate, token or key does not exist."""
 

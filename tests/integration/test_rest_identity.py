@@ -188,3 +188,18 @@ def test_dual_control_over_rest(client: TestClient, people: None, app: wiring.Ap
     assert again.status_code == 409
     assert client.get("/api/v1/operations?state=pending", headers=bob).json() == []
     assert client.get("/api/v1/operations?state=bogus", headers=bob).status_code == 400
+
+
+def test_refused_requests_are_audited_once_a_minute(
+    client: TestClient, people: None, app: wiring.Application, admin: Principal
+) -> None:
+    rita = login(client, "rita")
+    body = {"csr": make_csr()[1].decode(), "profile": "tls-server"}
+    for _ in range(3):
+        assert client.post("/api/v1/cas/root/certificates", json=body, headers=rita).status_code == 403
+    assert client.get("/api/v1/audit", headers=rita).status_code == 403
+    denied = app.audit.search(admin, AuditFilter(action="access.denied"), 10)
+    assert [(e.actor, e.outcome, e.ca, e.details["permission"]) for e in denied] == [
+        ("rita", "denied", None, "audit:read"),
+        ("rita", "denied", "root", "certificate:issue"),
+    ]

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from chancery.domain.permissions import Permission
 from chancery.domain.principals import Principal, Role
-from chancery.errors import Forbidden
+from chancery.errors import PermissionDenied
 
 _READ = frozenset({Permission.CA_READ, Permission.CERT_READ, Permission.PROFILE_READ})
 
@@ -50,7 +50,12 @@ def require(
         where = "".join(
             f" {label} {value}" for label, value in (("on CA", ca), ("under profile", profile), ("in RA", ra)) if value
         )
-        raise Forbidden(f"{principal.name} may not {permission.value}{where}")
+        raise PermissionDenied(
+            f"{principal.name} may not {permission.value}{where}",
+            actor=principal.name,
+            permission=permission.value,
+            ca=ca,
+        )
 
 
 def permitted_cas(principal: Principal, permission: Permission) -> frozenset[str] | None:
@@ -73,4 +78,9 @@ def require_on_ca(principal: Principal, permission: Permission, ca: str) -> None
         permission in ROLE_PERMISSIONS.get(grant.role, frozenset()) and grant.ca in (None, ca)
         for grant in principal.all_grants
     ):
-        raise Forbidden(f"{principal.name} may not {permission.value} on CA {ca}")
+        raise PermissionDenied(
+            f"{principal.name} may not {permission.value} on CA {ca}",
+            actor=principal.name,
+            permission=permission.value,
+            ca=ca,
+        )

@@ -8,12 +8,13 @@ from http import HTTPStatus
 from typing import Any, TypeVar
 
 from fastapi import Request
+from fastapi.concurrency import run_in_threadpool
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ValidationError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from chancery.errors import CAError, ErrorKind, Malformed
+from chancery.errors import CAError, ErrorKind, Malformed, PermissionDenied
 
 log = logging.getLogger(__name__)
 
@@ -87,9 +88,23 @@ def _pending_operation(error: CAError) -> str | None:
     return next((s.detail for s in error.sub_errors if s.identifier == "operation"), None)
 
 
-async def on_ca_error(_request: Request, error: Exception) -> JSONResponse:
+async def on_ca_error(request: Request, error: Exception) -> JSONResponse:
     assert isinstance(error, CAError)
+    if isinstance(error, PermissionDenied):
+        await _record_denial(request, error)
     return ca_error_response(error)
+
+
+async def _record_denial(request: Request, denial: PermissionDenied) -> None:
+    """Audit a refused authorisation check; the answer is 403 whether or not that works."""
+    services = getattr(request.app.state, "services", None)
+    if services is None:
+        return
+    source = request.client.host if request.client else ""
+    try:
+        await run_in_threadpool(services.audit.record_denial, denial, source)
+    except CAError as failure:
+        log.error("could not audit a refused request: %s", failure.detail)
 
 
 async def on_validation_error(_request: Request, error: Exception) -> JSONResponse:
