@@ -11,6 +11,7 @@ from chancery import wiring
 from chancery.domain.principals import Principal, Role
 from chancery.domain.queries import AuditFilter
 from chancery.domain.records import CertificateAuthorityRecord
+from chancery.errors import Unauthorized
 from chancery.services.approvals import APPROVALS_POLICY
 from chancery.services.identity.accounts import NewGrant
 from chancery.web.app import create_app
@@ -203,3 +204,33 @@ def test_refused_requests_are_audited_once_a_minute(
         ("rita", "denied", None, "audit:read"),
         ("rita", "denied", "root", "certificate:issue"),
     ]
+
+
+@pytest.mark.parametrize(
+    ("body", "status"),
+    [
+        ('{"username": "al\\ud800ice", "password": "any password at all"}', 400),
+        ('{"username": "alice", "password": "pass\\udfffword long"}', 400),
+        ('{"username": "al\\u0000ice", "password": "any password at all"}', 401),
+    ],
+    ids=["surrogate-in-name", "surrogate-in-password", "nul-in-name"],
+)
+def test_unstorable_characters_are_a_refused_login_not_a_crash(
+    client: TestClient, people: None, body: str, status: int
+) -> None:
+    response = client.post("/api/v1/auth/login", content=body, headers={"Content-Type": "application/json"})
+    assert response.status_code == status, response.text
+    assert response.headers["content-type"] == PROBLEM
+
+
+@pytest.mark.parametrize(
+    ("username", "password"),
+    [("al\ud800ice", "any password at all"), ("alice", "pass\udfffword long"), ("al\x00ice", "any password")],
+)
+def test_the_service_refuses_unstorable_logins_and_audits_them(
+    app: wiring.Application, admin: Principal, people: None, username: str, password: str
+) -> None:
+    with pytest.raises(Unauthorized):
+        app.authenticator.password_login(username, password)
+    (failed,) = app.audit.search(admin, AuditFilter(action="login.failed"), 10)
+    assert failed.details["reason"].startswith("unstorable")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import json
 import re
 from dataclasses import dataclass, field
 from enum import StrEnum
@@ -21,6 +22,57 @@ def user_name(value: str) -> str:
             f"invalid name {value[:80]!r}: use 1-128 letters, digits, '.', '_', '@' or '-', starting with a letter or digit"
         )
     return value
+
+
+def dn_key(dn: str) -> str:
+    """A directory DN as a comparison key: ``cn=Ops, ou=Groups`` and ``CN=ops,OU=groups`` are one group.
+
+    Parses the RFC 4514 string form: RDNs split at unescaped ``,`` (or ``;``, RFC 1779), AVAs at
+    unescaped ``+``, spaces around separators dropped, escapes (``\\,`` and ``\\2C``) decoded. Attribute
+    types compare case-insensitively; values as caseIgnoreMatch does (RFC 4518 §2: case folded, inner
+    spaces squeezed). A multi-valued RDN's AVAs compare in any order. Not a validator: text that is
+    no DN still gives a key, one that matches only itself.
+    """
+    rdns: list[list[list[str]]] = [[]]
+    current: list[str] = []
+    raw = bytearray()
+    i = 0
+
+    def flush_value() -> None:
+        if raw:
+            current.append(raw.decode("utf-8", "replace"))
+            raw.clear()
+
+    def end_ava() -> None:
+        flush_value()
+        text = "".join(current)
+        current.clear()
+        kind, _, value = text.partition("=")
+        rdns[-1].append([kind.strip().casefold(), " ".join(value.casefold().split())])
+
+    while i < len(dn):
+        char = dn[i]
+        if char == "\\" and i + 1 < len(dn):
+            pair = dn[i + 1 : i + 3]
+            if re.fullmatch(r"[0-9A-Fa-f]{2}", pair):
+                raw.append(int(pair, 16))
+                i += 3
+                continue
+            flush_value()
+            current.append(dn[i + 1])
+            i += 2
+            continue
+        flush_value()
+        if char in ",;":
+            end_ava()
+            rdns.append([])
+        elif char == "+":
+            end_ava()
+        else:
+            current.append(char)
+        i += 1
+    end_ava()
+    return json.dumps([sorted(rdn) for rdn in rdns], ensure_ascii=False, separators=(",", ":"))
 
 
 class UserSource(StrEnum):

@@ -67,8 +67,11 @@ class AuditService:
             return uow.audit.search(query, limit)
 
     def export(self, principal: Principal) -> Iterator[AuditRecord]:
-        """Every entry, oldest first (read in batches)."""
+        """Every entry, oldest first (read in batches). Refused at the call, not at the first entry."""
         require(principal, Permission.AUDIT_READ)
+        return self._entries()
+
+    def _entries(self) -> Iterator[AuditRecord]:
         with self._tx.read() as uow:
             yield from uow.audit.entries()
 

@@ -77,9 +77,10 @@ class Authenticator:
         """Check a user name and password (and a TOTP code when the user has one)."""
         now = self._clock.now()
         if not username or len(username) > 128 or len(password) > MAX_LENGTH or (code is not None and len(code) > 10):
-            self._refuse(username[:128].replace("\x00", "\\x00"), "malformed request", source, now)
-        if "\x00" in username:  # no user has one, and PostgreSQL text cannot hold one: it would be a 500
-            self._refuse(username.replace("\x00", "\\x00"), "NUL in the user name", source, now)
+            self._refuse(_storable(username[:128]), "malformed request", source, now)
+        if _storable(username) != username or _storable(password) != password:
+            # NUL or a lone surrogate: no user has one, and the database cannot store one (a 500 otherwise)
+            self._refuse(_storable(username), "unstorable characters in the user name or password", source, now)
         with self._tx.read() as uow:
             user = uow.users.get(username)
             settings = uow.ldap.get()
@@ -99,9 +100,10 @@ class Authenticator:
             candidates += [f"san:{format_san(name)}" for name in names]
         except x509.ExtensionNotFound:
             pass
+        subject = _storable(candidates[0][len("subject:") :])
+        candidates = [c for c in candidates if _storable(c) == c]  # a NUL in a name matches no mapping
         with self._tx.read() as uow:
             user = next((u for u in (uow.users.by_certificate(c) for c in candidates) if u is not None), None)
-        subject = candidates[0][len("subject:") :]
         if user is None:
             self._refuse(subject[:128], "certificate matches no user", source, now, method="certificate")
         if user.disabled:
@@ -259,6 +261,11 @@ class Authenticator:
 
     def _audit(self, event: AuditEvent, now: dt.datetime) -> None:
         self._writer.run(lambda uow: uow.audit.append([event], now))
+
+
+def _storable(text: str) -> str:
+    """``text`` with what neither UTF-8 nor PostgreSQL text can hold (lone surrogates, NUL) escaped."""
+    return text.encode("utf-8", "backslashreplace").decode("utf-8").replace("\x00", "\\x00")
 
 
 def directory_account_name(username: str) -> str:

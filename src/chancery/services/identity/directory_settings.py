@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 
 from chancery.clock import Clock
 from chancery.domain.audit import AuditEvent
-from chancery.domain.identity import DirectoryGroupMapping, LdapSettings
+from chancery.domain.identity import DirectoryGroupMapping, LdapSettings, dn_key
 from chancery.domain.names import ca_name, profile_name
 from chancery.domain.permissions import Permission
 from chancery.domain.principals import Grant, Principal, Role
@@ -132,8 +132,8 @@ class DirectorySettingsService:
             raise ConfigurationError("no LDAP directory configured; run `chancery ldap configure`")
         bind_password = self._secrets.open_secret(LDAP_BIND_LABEL, settings.bind_password_sealed).decode("utf-8")
         user = self._directory.lookup(settings, bind_password, username)
-        groups = {dn.lower() for dn in user.groups} if user else set()
-        grants = tuple(m.grant for m in settings.group_mappings if m.group_dn.lower() in groups)
+        groups = {dn_key(dn) for dn in user.groups} if user else set()
+        grants = tuple(m.grant for m in settings.group_mappings if dn_key(m.group_dn) in groups)
         return DirectoryCheck(user=user, grants=grants)
 
     def _settings(self, principal: Principal, configuration: LdapConfiguration) -> LdapSettings:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from chancery.domain.identity import UserRecord, UserSource
+from chancery.domain.identity import UserRecord, UserSource, dn_key
 from chancery.domain.principals import Grant, Principal
 from chancery.services.ports import UnitOfWork
 
@@ -14,8 +14,8 @@ def principal_for(uow: UnitOfWork, user: UserRecord, kind: str = "user") -> Prin
     if user.source is UserSource.LDAP and user.directory_groups:
         settings = uow.ldap.get()
         if settings is not None:
-            member_of = {dn.lower() for dn in user.directory_groups}
-            grants.update(m.grant for m in settings.group_mappings if m.group_dn.lower() in member_of)
+            member_of = {dn_key(dn) for dn in user.directory_groups}
+            grants.update(m.grant for m in settings.group_mappings if dn_key(m.group_dn) in member_of)
     return Principal(name=user.name, grants=frozenset(grants), kind=kind)
 
 
