@@ -9,8 +9,12 @@ from alembic.runtime.migration import MigrationContext
 from sqlalchemy import text
 
 from chancery import wiring
+from chancery.domain.audit import AuditEvent
+from chancery.domain.principals import local_operator
+from chancery.domain.queries import AuditFilter
 from chancery.errors import Conflict, InternalError
 from chancery.store import migrate
+from chancery.store.audit import AuditRepository
 from chancery.store.database import Database
 from chancery.store.group_commit import GroupCommitWriter
 from chancery.store.tables import metadata
@@ -93,3 +97,14 @@ def test_database_outage_is_an_internal_error() -> None:
         with database.read() as uow:
             uow.authorities.list()
     database.dispose()
+
+
+def test_the_fast_insert_path_stores_times_as_sqlalchemy_does(app: wiring.Application, issuing: object) -> None:
+    """Whole-second times written by executemany compare like those SQLAlchemy writes (SQLite text)."""
+    at = dt.datetime(2030, 1, 2, 3, 4, 5, tzinfo=dt.timezone.utc)
+    with app.database.engine.begin() as conn:
+        AuditRepository(conn).append([AuditEvent("test.fast", "tester")], at)
+    found = app.audit.search(
+        local_operator("t"), AuditFilter(action="test.fast", since=at, until=at + dt.timedelta(seconds=1)), 10
+    )
+    assert [e.occurred_at for e in found] == [at]

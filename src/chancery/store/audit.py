@@ -12,9 +12,13 @@ from sqlalchemy.engine import Connection
 from chancery.domain.audit import AuditCheckpoint, AuditEvent, AuditRecord, canonical_details, entry_hash
 from chancery.domain.queries import AuditFilter
 from chancery.errors import InternalError
+from chancery.store.fast_statements import FastStatement, FastStatements
 from chancery.store.tables import audit_checkpoints, audit_head, audit_log
 
 _HEAD = select(audit_head.c.sequence, audit_head.c.entry_hash).where(audit_head.c.id == 1)
+# Every issuance appends an entry: the insert is on the hot path (see fast_statements).
+_ROW_KEYS = tuple(c.key for c in audit_log.columns)
+_FAST_INSERT = FastStatements(lambda dialect: FastStatement(insert(audit_log), audit_log, dialect, _ROW_KEYS))
 
 
 class AuditRepository:
@@ -56,7 +60,7 @@ class AuditRepository:
                 )
             )
             previous = digest
-        self._conn.execute(insert(audit_log), [_row(r) for r in records])
+        _FAST_INSERT.for_connection(self._conn).execute_many(self._conn, [_row(r) for r in records])
         self._conn.execute(
             update(audit_head).where(audit_head.c.id == 1).values(sequence=sequence, entry_hash=previous)
         )

@@ -31,9 +31,11 @@ class FastStatement:
         self._processors: dict[str, Callable[[Any], Any]] = {}
         for name in compiled.binds:
             bind = compiled.binds[name]
-            processor = bind.type.bind_processor(dialect)
+            # dialect_impl: a TypeDecorator's own step *and* the dialect's (SQLite's DATETIME text
+            # format with microseconds), exactly the chain SQLAlchemy runs for a statement.
+            processor = bind.type.dialect_impl(dialect).bind_processor(dialect)
             if processor is None and name in columns:
-                processor = columns[name].type.bind_processor(dialect)
+                processor = columns[name].type.dialect_impl(dialect).bind_processor(dialect)
             if processor is not None:
                 self._processors[name] = processor
 
