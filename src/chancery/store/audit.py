@@ -6,7 +6,7 @@ import datetime as dt
 from collections.abc import Iterator
 from typing import Any
 
-from sqlalchemy import insert, select, update
+from sqlalchemy import bindparam, insert, select, update
 from sqlalchemy.engine import Connection
 
 from chancery.domain.audit import AuditCheckpoint, AuditEvent, AuditRecord, canonical_details, entry_hash
@@ -16,9 +16,19 @@ from chancery.store.fast_statements import FastStatement, FastStatements
 from chancery.store.tables import audit_checkpoints, audit_head, audit_log
 
 _HEAD = select(audit_head.c.sequence, audit_head.c.entry_hash).where(audit_head.c.id == 1)
-# Every issuance appends an entry: the insert is on the hot path (see fast_statements).
+# Every issuance appends an entry: these statements are on the hot path, built once
+# (and the two writes executed through fast_statements).
+_HEAD_LOCKED = _HEAD.with_for_update()
+_MOVE_HEAD = (
+    update(audit_head)
+    .where(audit_head.c.id == 1)
+    .values(sequence=bindparam("head_sequence"), entry_hash=bindparam("head_hash"))
+)
 _ROW_KEYS = tuple(c.key for c in audit_log.columns)
 _FAST_INSERT = FastStatements(lambda dialect: FastStatement(insert(audit_log), audit_log, dialect, _ROW_KEYS))
+_FAST_MOVE_HEAD = FastStatements(
+    lambda dialect: FastStatement(_MOVE_HEAD, audit_head, dialect, ("head_sequence", "head_hash"))
+)
 
 
 class AuditRepository:
@@ -34,7 +44,7 @@ class AuditRepository:
         """
         if not events:
             return []
-        head = self._conn.execute(_HEAD.with_for_update()).first()
+        head = self._conn.execute(_HEAD_LOCKED).first()
         if head is None:
             raise InternalError("the audit log has no head row; the schema is damaged")
         sequence, previous = int(head.sequence), head.entry_hash
@@ -61,9 +71,11 @@ class AuditRepository:
             )
             previous = digest
         _FAST_INSERT.for_connection(self._conn).execute_many(self._conn, [_row(r) for r in records])
-        self._conn.execute(
-            update(audit_head).where(audit_head.c.id == 1).values(sequence=sequence, entry_hash=previous)
+        moved = _FAST_MOVE_HEAD.for_connection(self._conn).execute_many(
+            self._conn, [{"head_sequence": sequence, "head_hash": previous}]
         )
+        if moved != 1:
+            raise InternalError("the audit log's head row could not be moved")
         return records
 
     def head(self) -> tuple[int, str]:
