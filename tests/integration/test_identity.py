@@ -690,6 +690,15 @@ def test_role_scoped_to_a_profile(app: wiring.Application, admin: Principal, cas
     assert state(app, admin, client) is CertificateState.ISSUED
     assert state(app, admin, servers[1]) is CertificateState.ISSUED
 
+    # Reading follows the same scope: its profile's certificates, searched with that profile.
+    assert app.certificates.get(webmaster, "issuing-2", servers[1].record.serial).profile == "tls-server"
+    with pytest.raises(Forbidden):
+        app.certificates.get(webmaster, "issuing-1", client.record.serial)
+    mine = app.certificates.search(webmaster, CertificateFilter(profile="tls-server"), PageRequest())
+    assert {r.serial for r in mine.items} == {i.record.serial for i in servers}
+    with pytest.raises(Forbidden):
+        app.certificates.search(webmaster, CertificateFilter(ca_name="issuing-1"), PageRequest())
+
     # A profile and a CA together: both must match.
     add_user(app, admin, "narrow", NewGrant(Role.RA_OFFICER, ca="issuing-2", profile="tls-client"))
     narrow = login(app, "narrow")

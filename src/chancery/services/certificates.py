@@ -80,11 +80,18 @@ class CertificateService:
         self._listeners.append(listener)
 
     def get(self, principal: Principal, ca: str, serial: SerialNumber) -> CertificateRecord:
-        require(principal, Permission.CERT_READ, ca)
-        return self._get(ca, serial)
+        return self._readable(principal, ca, serial)
+
+    def _readable(self, principal: Principal, ca: str, serial: SerialNumber) -> CertificateRecord:
+        """The certificate, if ``principal`` may read it: a grant on its CA, or on its CA and profile."""
+        require_on_ca(principal, Permission.CERT_READ, ca)
+        record = self._get(ca, serial)
+        require(principal, Permission.CERT_READ, ca, record.profile)
+        return record
 
     def search(self, principal: Principal, query: CertificateFilter, page: PageRequest) -> Page[CertificateRecord]:
-        require(principal, Permission.CERT_READ, query.ca_name)
+        """A grant limited to a profile searches with that profile (and its CA) as filters."""
+        require(principal, Permission.CERT_READ, query.ca_name, query.profile)
         if query.ca_name is not None:
             with self._tx.read() as uow:
                 if uow.authorities.get(query.ca_name) is None:
@@ -105,8 +112,7 @@ class CertificateService:
 
         PKCS#12 is only possible for keys Chancery generated (server-side key generation).
         """
-        require(principal, Permission.CERT_READ, request.ca)
-        record = self._get(request.ca, request.serial)
+        record = self._readable(principal, request.ca, request.serial)
         if record.der is None:
             raise Conflict(f"serial {request.serial} was reserved but no certificate was issued")
         cert = x509.load_der_x509_certificate(record.der)
