@@ -22,6 +22,7 @@ class KeyPurpose(StrEnum):
     OCSP = "ocsp"  # a delegated OCSP responder's signing key: never exported
     AUDIT = "audit"  # signs audit checkpoints: never exported
     END_ENTITY = "end-entity"
+    EMV = "emv"  # an EMV scheme CA or issuer key: raw RSA (message recovery), never exported
 
 
 class Signable(Protocol[T_co]):
@@ -54,6 +55,30 @@ class KeyHandle(Protocol):
         ...
 
 
+class RawRsaKey(Protocol):
+    """An RSA key used without padding (EMV Book 2 message recovery; PKCS#11 CKM_RSA_X_509).
+
+    ``sign_raw`` is the bare private operation on a block exactly as long as the modulus,
+    numerically below it: the caller builds the whole formatted block (header, hash, trailer).
+    """
+
+    @property
+    def key_id(self) -> str: ...
+
+    @property
+    def modulus(self) -> int: ...
+
+    @property
+    def public_exponent(self) -> int: ...
+
+    @property
+    def modulus_length(self) -> int:
+        """Bytes."""
+        ...
+
+    def sign_raw(self, block: bytes) -> bytes: ...
+
+
 class KeyStore(Protocol):
     """Generates, finds and (for end-entity keys only) exports keys.
 
@@ -64,6 +89,12 @@ class KeyStore(Protocol):
     def generate(self, key_type: KeyType, purpose: KeyPurpose) -> KeyHandle:
         """Create a new key and persist it (sealed, or inside the token)."""
         ...
+
+    def generate_raw_rsa(self, bits: int, exponent: int) -> RawRsaKey:
+        """A new EMV RSA key (purpose ``emv``), for the private operation without padding only."""
+        ...
+
+    def load_raw_rsa(self, key_id: str) -> RawRsaKey: ...
 
     def load(self, key_id: str) -> KeyHandle:
         """Return the handle of an existing key."""

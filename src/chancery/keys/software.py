@@ -17,7 +17,8 @@ from cryptography.hazmat.primitives.serialization import pkcs12
 
 from chancery.domain.keytypes import KeyType
 from chancery.errors import Forbidden, KeystoreUnavailable, NotFound
-from chancery.keys.base import KeyHandle, KeyPurpose, Pkcs12Request, Signable, T_co
+from chancery.keys import raw_rsa
+from chancery.keys.base import KeyHandle, KeyPurpose, Pkcs12Request, RawRsaKey, Signable, T_co
 from chancery.keys.generation import generate_private_key
 from chancery.keys.sealing import DEFAULT_SCRYPT_N, KdfParameters, Sealer
 from chancery.keys.vault import SealedKey, SealedKeyVault
@@ -92,6 +93,7 @@ class SoftwareKeyStore:
         self._new_store_scrypt_n = new_store_scrypt_n
         self._kdf: KdfParameters | None = None
         self._handles: dict[str, tuple[SoftwareKeyHandle, str]] = {}
+        self._raw: dict[str, raw_rsa.SoftwareRawRsaKey] = {}
         self._lock = threading.Lock()
 
     def __repr__(self) -> str:
@@ -130,6 +132,40 @@ class SoftwareKeyStore:
             self._handles[key_id] = (handle, purpose.value)
         return handle
 
+    def generate_raw_rsa(self, bits: int, exponent: int) -> RawRsaKey:
+        kdf = self.unlock()
+        private_key = raw_rsa.generate(bits, exponent)
+        key_id = f"{KeyPurpose.EMV.value}-{secrets.token_hex(12)}"
+        der = private_key.private_bytes(
+            serialization.Encoding.DER, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
+        )
+        blob = self._sealer.seal(der, key_id, raw_rsa.RAW_RSA_KEY_TYPE, kdf)
+        self._vault.put_key(
+            SealedKey(key_id=key_id, key_type=raw_rsa.RAW_RSA_KEY_TYPE, purpose=KeyPurpose.EMV.value, blob=blob)
+        )
+        key = raw_rsa.SoftwareRawRsaKey(key_id, private_key)
+        with self._lock:
+            self._raw[key_id] = key
+        return key
+
+    def load_raw_rsa(self, key_id: str) -> RawRsaKey:
+        with self._lock:
+            cached = self._raw.get(key_id)
+        if cached is not None:
+            return cached
+        sealed = self._vault.get_key(key_id)
+        if sealed is None or sealed.purpose != KeyPurpose.EMV.value:
+            raise NotFound(f"no EMV key {key_id} in the key store")
+        self.unlock()
+        key_type, der = self._sealer.open(sealed.blob, key_id)
+        private_key = serialization.load_der_private_key(der, password=None) if key_type == sealed.key_type else None
+        if key_type != raw_rsa.RAW_RSA_KEY_TYPE or not isinstance(private_key, rsa.RSAPrivateKey):
+            raise KeystoreUnavailable(f"sealed key {key_id} holds no EMV RSA key")
+        key = raw_rsa.SoftwareRawRsaKey(key_id, private_key)
+        with self._lock:
+            self._raw[key_id] = key
+        return key
+
     def load(self, key_id: str) -> KeyHandle:
         return self._open(key_id)[0]
 
@@ -147,6 +183,8 @@ class SoftwareKeyStore:
             private_key = serialization.load_der_private_key(der, password=None)
         except ValueError:
             raise KeystoreUnavailable(f"sealed key {key_id} holds no valid key") from None
+        if key_type == raw_rsa.RAW_RSA_KEY_TYPE:
+            raise KeystoreUnavailable(f"key {key_id} is an EMV key: it makes EMV certificates only")
         opened = (SoftwareKeyHandle(key_id, KeyType(key_type), private_key), sealed.purpose)
         with self._lock:
             self._handles[key_id] = opened

@@ -1,0 +1,77 @@
+"""RSA keys for EMV: any length from 1024 to 1984 bits in steps of 8, exponent 3 or 65537,
+used with the bare private operation (no padding), computed with the CRT.
+
+EMV Book 2 §5.1 and Annex A2.1 (1984 bits at most, exponent 3 or 2^16 + 1) set the limits.
+The private operation is the one a PKCS#11 token performs for CKM_RSA_X_509.
+"""
+
+from __future__ import annotations
+
+from cryptography.hazmat.primitives.asymmetric import rsa
+
+from chancery.errors import InternalError, Malformed
+
+MIN_BITS = 1024
+MAX_BITS = 1984  # EMV Book 2 Annex A2.1
+EXPONENTS = (3, 65537)
+RAW_RSA_KEY_TYPE = "rsa-raw"  # how sealed blobs of these keys are labelled
+
+
+def check_parameters(bits: int, exponent: int) -> None:
+    """Raise :class:`Malformed` unless EMV allows this length and exponent."""
+    if not MIN_BITS <= bits <= MAX_BITS or bits % 8:
+        raise Malformed(f"an EMV RSA key has {MIN_BITS} to {MAX_BITS} bits, a multiple of 8 (not {bits})")
+    if exponent not in EXPONENTS:
+        raise Malformed(f"an EMV RSA exponent is 3 or 65537 (not {exponent})")
+
+
+def generate(bits: int, exponent: int) -> rsa.RSAPrivateKey:
+    check_parameters(bits, exponent)
+    return rsa.generate_private_key(public_exponent=exponent, key_size=bits)
+
+
+class SoftwareRawRsaKey:
+    """A :class:`~chancery.keys.base.RawRsaKey` held in memory (opened from its sealed blob)."""
+
+    def __init__(self, key_id: str, private_key: rsa.RSAPrivateKey) -> None:
+        numbers = private_key.private_numbers()
+        self._key_id = key_id
+        self._n = numbers.public_numbers.n
+        self._e = numbers.public_numbers.e
+        self._p, self._q = numbers.p, numbers.q
+        self._dp, self._dq, self._qinv = numbers.dmp1, numbers.dmq1, numbers.iqmp
+        self._length = (self._n.bit_length() + 7) // 8
+
+    def __repr__(self) -> str:
+        return f"SoftwareRawRsaKey({self._key_id!r}, {self._n.bit_length()} bits)"
+
+    @property
+    def key_id(self) -> str:
+        return self._key_id
+
+    @property
+    def modulus(self) -> int:
+        return self._n
+
+    @property
+    def public_exponent(self) -> int:
+        return self._e
+
+    @property
+    def modulus_length(self) -> int:
+        return self._length
+
+    def sign_raw(self, block: bytes) -> bytes:
+        """``block^d mod n`` by the CRT (Garner); the block must be as long as the modulus, and below it."""
+        if len(block) != self._length:
+            raise Malformed(f"a raw RSA block for this key has {self._length} bytes, not {len(block)}")
+        m = int.from_bytes(block, "big")
+        if m >= self._n:
+            raise Malformed("the block is not below the modulus")
+        s1 = pow(m, self._dp, self._p)
+        s2 = pow(m, self._dq, self._q)
+        h = (self._qinv * (s1 - s2)) % self._p
+        signature = s2 + h * self._q
+        if pow(signature, self._e, self._n) != m:  # a fault (bit flip) must not leak the key (Boneh et al.)
+            raise InternalError("the raw RSA operation failed its check")
+        return signature.to_bytes(self._length, "big")
