@@ -373,3 +373,40 @@ policies = Table(
     Column("updated_at", UTCDateTime, nullable=False),
     Column("updated_by", String(200), nullable=False),
 )
+
+
+emv_cas = Table(
+    "emv_cas",
+    metadata,
+    Column("name", String(64), primary_key=True),
+    Column("rid", String(10), nullable=False),
+    Column("key_index", Integer, nullable=False),
+    Column("key_id", String(80), nullable=False),
+    Column("modulus", Text, nullable=False),  # hex
+    Column("exponent", Integer, nullable=False),
+    Column("next_serial", Integer, nullable=False),
+    Column("created_at", UTCDateTime, nullable=False),
+    Column("created_by", String(200), nullable=False),
+    UniqueConstraint("rid", "key_index", name="uq_emv_cas_rid_index"),
+)
+
+emv_issuers = Table(
+    "emv_issuers",
+    metadata,
+    Column("name", String(64), primary_key=True),
+    Column("issuer_identifier", String(8), nullable=False),
+    Column("key_id", String(80), nullable=False),
+    Column("modulus", Text, nullable=False),  # hex
+    Column("exponent", Integer, nullable=False),
+    Column("next_serial", Integer, nullable=False),
+    Column("created_at", UTCDateTime, nullable=False),
+    Column("created_by", String(200), nullable=False),
+    Column("ca_rid", String(10), nullable=True),  # the certification, once there is one
+    Column("ca_index", Integer, nullable=True),
+    Column("certificate", Text, nullable=True),  # hex, tag 90
+    Column("remainder", Text, nullable=True),  # hex, tag 92
+    Column("certificate_exponent", Text, nullable=True),  # hex, tag 9F32
+    Column("expiry", String(4), nullable=True),
+    Column("serial", String(6), nullable=True),
+    Column("certified_at", UTCDateTime, nullable=True),
+)

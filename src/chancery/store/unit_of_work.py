@@ -8,6 +8,7 @@ from chancery.store.approvals import OperationRepository
 from chancery.store.audit import AuditRepository
 from chancery.store.authorities import AuthorityRepository
 from chancery.store.certificates import CertificateRepository
+from chancery.store.emv import EmvRepository
 from chancery.store.identity import (
     GrantRepository,
     GroupRepository,
@@ -51,3 +52,4 @@ class UnitOfWork:
         self.audit = AuditRepository(conn)
         self.operations = OperationRepository(conn)
         self.policies = PolicyRepository(conn)
+        self.emv = EmvRepository(conn)
