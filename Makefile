@@ -49,6 +49,7 @@ bench: $(STAMP)
 	$(BIN)/python bench/issue.py
 	$(BIN)/python bench/revocation.py
 	$(BIN)/python bench/login.py
+	$(BIN)/python bench/emv.py
 
 lint: $(STAMP)
 	$(BIN)/lint-imports

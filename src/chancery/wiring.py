@@ -22,6 +22,7 @@ from chancery.services.authority.hierarchy import HierarchyService, new_ca_from
 from chancery.services.authority.issuance import IssuanceService
 from chancery.services.authority.signers import SignerDirectory
 from chancery.services.certificates import CertificateService, RevokeRequest
+from chancery.services.emv.service import EmvService, NewEmvCa, NewIssuer
 from chancery.services.health import HealthService
 from chancery.services.identity.accounts import AccountService, NewGrant
 from chancery.services.identity.authentication import Authenticator
@@ -78,6 +79,7 @@ class Application:
     dual_control: DualControl
     audit: AuditService
     audit_checkpoints: AuditCheckpointer
+    emv: EmvService
     health: HealthService
     revocation_settings: RevocationSettingsService
     crls: CrlPublisher
@@ -138,6 +140,7 @@ def build(settings: Settings, passphrase: PassphraseSource | None = None, clock:
         dual_control=dual,
         audit=AuditService(database, writer, clock, AuditVerifier(database, keys), checkpoints),
         audit_checkpoints=checkpoints,
+        emv=EmvService(database, writer, keys, clock, dual),
         health=HealthService(database),
         revocation_settings=revocation_settings,
         crls=crls,
@@ -183,6 +186,8 @@ def _register_sensitive_operations(app: Application) -> None:
     register(
         "ca.import-trust-anchor", lambda p, d: app.hierarchy.import_trust_anchor(p, str(d["certificate"]).encode())
     )
+    register("emv.create-ca", lambda p, d: app.emv.create_ca(p, NewEmvCa(**d)))
+    register("emv.create-issuer", lambda p, d: app.emv.create_issuer(p, NewIssuer(**d)))
     register("ca.retire", lambda p, d: app.hierarchy.retire(p, str(d["name"]), str(d["reason"])))
     register("profile.save", lambda p, d: app.profiles.save(p, d["document"], str(d["comment"]), create=d["create"]))
     register("role.grant", lambda p, d: app.accounts.grant(p, NewGrant(**{**d, "role": Role(str(d["role"]))})))

@@ -281,6 +281,9 @@ def test_every_command_has_help_with_an_example() -> None:
         + [("audit", c) for c in ("verify", "export", "list", "checkpoint")]
         + [("approval", c) for c in ("list", "approve", "reject")]
         + [("policy", c) for c in ("show", "set")]
+        + [("emv", "ca", c) for c in ("create", "export", "list")]
+        + [("emv", "issuer", c) for c in ("create", "certify", "import", "show", "list")]
+        + [("emv", "icc", "issue"), ("emv", "verify")]
     )
     for command in commands:
         result = runner.invoke(app, [*command, "--help"], env={"COLUMNS": "200"})

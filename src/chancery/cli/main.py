@@ -9,7 +9,23 @@ import typer
 from rich.markup import escape
 
 from chancery import __version__
-from chancery.cli import approval, audit, ca, cert, crl, demo, init, ldap, policy, profile, role, serve, token, user
+from chancery.cli import (
+    approval,
+    audit,
+    ca,
+    cert,
+    crl,
+    demo,
+    emv,
+    init,
+    ldap,
+    policy,
+    profile,
+    role,
+    serve,
+    token,
+    user,
+)
 from chancery.cli.errors import EXIT_CODES
 from chancery.cli.session import err_console
 from chancery.errors import CAError, ErrorKind
@@ -36,6 +52,7 @@ app.add_typer(ldap.app, name="ldap")
 app.add_typer(audit.app, name="audit")
 app.add_typer(approval.app, name="approval")
 app.add_typer(policy.app, name="policy")
+app.add_typer(emv.app, name="emv")
 
 
 @app.callback(invoke_without_command=True)
