@@ -20,7 +20,7 @@ from chancery.protocols.ocsp import PREFIX as OCSP_PREFIX
 from chancery.protocols.ocsp import OcspEndpoint
 from chancery.protocols.rest import problems
 from chancery.protocols.rest.deps import RestServices
-from chancery.protocols.rest.routes import audit, cas, certificates, identity, operations, profiles, revocation
+from chancery.protocols.rest.routes import audit, cas, certificates, emv, identity, operations, profiles, revocation
 from chancery.services.health import HealthService
 from chancery.services.revocation.crls import CrlPublisher
 from chancery.services.revocation.ocsp import OcspService
@@ -88,6 +88,7 @@ def create_app(
     api.include_router(identity.router)
     api.include_router(operations.router)
     api.include_router(audit.router)
+    api.include_router(emv.router)
     app.include_router(api)
     app.include_router(aia.router)
     app.include_router(crl.router)

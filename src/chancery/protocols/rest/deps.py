@@ -17,6 +17,7 @@ from chancery.services.audit.service import AuditService
 from chancery.services.authority.hierarchy import HierarchyService
 from chancery.services.authority.issuance import IssuanceService
 from chancery.services.certificates import CertificateService
+from chancery.services.emv.service import EmvService
 from chancery.services.identity.accounts import AccountService
 from chancery.services.identity.authentication import Authenticator
 from chancery.services.identity.directory_settings import DirectorySettingsService
@@ -48,6 +49,7 @@ class RestServices(Protocol):
     policies: PolicyService
     dual_control: DualControl
     audit: AuditService
+    emv: EmvService
 
 
 async def get_services(request: Request) -> RestServices:
