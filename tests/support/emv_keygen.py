@@ -16,6 +16,7 @@ from cryptography.hazmat.primitives.asymmetric import rsa
 
 from chancery.emv.errors import EmvError, Reason
 from chancery.emv.rsa import EmvPublicKey, PublicNumbers
+from chancery.keys.raw_rsa import SoftwareRawRsaKey
 
 MIN_BITS = 512
 MAX_BITS = 1984  # EMV Book 2 Annex B2.1 (N_CA <= 248 bytes)
@@ -116,55 +117,29 @@ def generate_emv_rsa_key(bits: int, exponent: int) -> rsa.RSAPrivateKey:
         return numbers.private_key()
 
 
-class SoftwareRawSigner:
-    """A :class:`RawSigner` over an in-memory pyca/cryptography key, for tests and benchmarks.
-
-    The private operation uses the CRT (Garner's recombination with p, q, dP, dQ, qInv); callers
-    that release signatures check them against the public operation (``framing.sign_block``
-    does), so a fault cannot leak the key.
-    """
+class SoftwareRawSigner(SoftwareRawRsaKey):
+    """The key store's raw RSA key over an in-memory key (any length from 512 bits), for tests:
+    bad blocks are refused with the EMV reason (``wrong-length``, ``out-of-range``)."""
 
     def __init__(self, private_key: rsa.RSAPrivateKey) -> None:
-        numbers = private_key.private_numbers()
-        self._n = numbers.public_numbers.n
-        self._e = numbers.public_numbers.e
-        self._p, self._q = numbers.p, numbers.q
-        self._dp, self._dq, self._qinv = numbers.dmp1, numbers.dmq1, numbers.iqmp
-        self._length = (self._n.bit_length() + 7) // 8
+        super().__init__("test", private_key)
 
     @classmethod
     def generate(cls, bits: int, exponent: int) -> SoftwareRawSigner:
         return cls(generate_emv_rsa_key(bits, exponent))
 
-    def __repr__(self) -> str:
-        return f"SoftwareRawSigner({self._n.bit_length()} bits, e={self._e})"
-
-    @property
-    def modulus(self) -> int:
-        return self._n
-
-    @property
-    def public_exponent(self) -> int:
-        return self._e
-
-    @property
-    def modulus_length(self) -> int:
-        return self._length
-
     @property
     def public_numbers(self) -> PublicNumbers:
-        return PublicNumbers(self._n, self._e)
+        return PublicNumbers(self.modulus, self.public_exponent)
 
     def public_key(self) -> EmvPublicKey:
-        return EmvPublicKey.from_numbers(self._n, self._e)
+        return EmvPublicKey.from_numbers(self.modulus, self.public_exponent)
 
     def sign_raw(self, block: bytes) -> bytes:
-        if len(block) != self._length:
-            raise EmvError(Reason.WRONG_LENGTH, f"a block for this key has {self._length} bytes, not {len(block)}")
-        m = int.from_bytes(block, "big")
-        if m >= self._n:
+        if len(block) != self.modulus_length:
+            raise EmvError(
+                Reason.WRONG_LENGTH, f"a block for this key has {self.modulus_length} bytes, not {len(block)}"
+            )
+        if int.from_bytes(block, "big") >= self.modulus:
             raise EmvError(Reason.OUT_OF_RANGE, "the block is not below the modulus")
-        s_p = pow(m, self._dp, self._p)
-        s_q = pow(m, self._dq, self._q)
-        h = (self._qinv * (s_p - s_q)) % self._p
-        return (s_q + h * self._q).to_bytes(self._length, "big")
+        return super().sign_raw(block)
