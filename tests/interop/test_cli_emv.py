@@ -127,3 +127,22 @@ def test_bad_input_is_a_clear_error(scheme: Cli, args: list[str], says: str) -> 
     result = scheme(*args, check=False)
     assert result.returncode in (2, 3), result.stdout + result.stderr
     assert says.lower() in (result.stdout + result.stderr).lower()
+
+
+def test_binary_files_for_card_personalisation(scheme: Cli, tmp_path: Path) -> None:
+    perso = tmp_path / "perso"
+    document = json.loads(
+        scheme("emv", "issuer", "certify", "bank", "--ca", "test-scheme", "--expiry", EXPIRY, "--json",
+               "--out-dir", str(perso)).stdout
+    )  # fmt: skip
+    assert (perso / "bank.90.bin").read_bytes().hex().upper() == document["certificate_90"]
+    assert (perso / "bank.8F.bin").read_bytes() == b"\x01"
+    assert (perso / "bank.9F32.bin").read_bytes() == b"\x03"
+    assert (perso / "bank.tlv").read_bytes().hex().upper() == document["data_objects"]
+    card = json.loads(
+        scheme("emv", "icc", "issue", "--issuer", "bank", "--pan", PAN, "--expiry", EXPIRY,
+               "--icc-public-key", str(card_key(tmp_path)), "--json", "--out-dir", str(perso)).stdout
+    )  # fmt: skip
+    assert (perso / "icc-0119.9F46.bin").read_bytes().hex().upper() == card["certificate_9F46"]
+    tlv = (perso / "icc-0119.tlv").read_bytes()
+    assert tlv.startswith(bytes.fromhex("9F4681")) and tlv.endswith(bytes.fromhex("9F470103"))

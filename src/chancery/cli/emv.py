@@ -21,7 +21,7 @@ from chancery.emv.icc_certificate import IccCertificate, verify_icc_certificate
 from chancery.emv.issuer_certificate import IssuerCertificate, verify_issuer_certificate
 from chancery.emv.public_key_files import load_emv_public_key
 from chancery.emv.rsa import EmvPublicKey, parse_exponent
-from chancery.emv.tlv import issuer_data_objects
+from chancery.emv.tlv import icc_data_objects, issuer_data_objects
 from chancery.errors import Malformed
 from chancery.services.emv.service import IccRequest, NewEmvCa, NewIssuer
 
@@ -41,8 +41,26 @@ JsonOption = Annotated[bool, typer.Option("--json", help="Print JSON (upper-case
 MAX_BULK_BYTES = 64 * 1024 * 1024
 
 
+OutDirOption = Annotated[
+    Path | None,
+    typer.Option(
+        "--out-dir",
+        help="Also write each data object as a binary file (<stem>.<TAG>.bin) and all of them as <stem>.tlv.",
+    ),
+]
+
+
 def _print_json(document: object) -> None:
     sys.stdout.write(json.dumps(document, indent=2) + "\n")
+
+
+def _write_objects(folder: Path, stem: str, objects: dict[str, bytes], tlv: bytes) -> None:
+    """Binary files for card personalisation: one per tag (empty remainders left out) and the BER-TLV of all."""
+    folder.mkdir(parents=True, exist_ok=True)
+    for tag, value in objects.items():
+        if value:
+            write_output(value, folder / f"{stem}.{tag}.bin")
+    write_output(tlv, folder / f"{stem}.tlv")
 
 
 # -- scheme CAs ------------------------------------------------------------------------------------
@@ -139,14 +157,23 @@ def certify_issuer(
     ca: Annotated[str, typer.Option("--ca", help="The scheme CA that signs it.")],
     expiry: Annotated[str, typer.Option("--expiry", help="MMYY: valid through the end of that month.")],
     as_json: JsonOption = False,
+    out_dir: OutDirOption = None,
 ) -> None:
     """The scheme CA signs the issuer's key (issuer public key certificate, format '02').
 
-    Example: chancery emv issuer certify bank --ca test-scheme --expiry 1229 --json
+    Example: chancery emv issuer certify bank --ca test-scheme --expiry 1229 --json --out-dir perso/
     """
     with application() as chancery:
         certification = chancery.emv.certify_issuer(operator(), name, ca, expiry)
     document = _certification_json(certification)
+    if out_dir is not None:
+        objects = {
+            "8F": bytes([certification.ca_index]),
+            "90": certification.certificate,
+            "92": certification.remainder,
+            "9F32": certification.exponent,
+        }
+        _write_objects(out_dir, name, objects, bytes.fromhex(document["data_objects"]))
     if as_json:
         _print_json(document)
         return
@@ -232,6 +259,7 @@ def issue_icc(
     ] = None,
     out: Annotated[Path | None, typer.Option(help="With --bulk: write the certificates here (JSON lines).")] = None,
     as_json: JsonOption = False,
+    out_dir: OutDirOption = None,
 ) -> None:
     """Certify a card's public key (ICC public key certificate, format '04'), or a file of them.
 
@@ -254,6 +282,9 @@ def issue_icc(
     with application() as chancery:
         certificate = chancery.emv.issue_icc(operator(), issuer, IccRequest(pan, expiry, key, data))
     document = {**certificate.to_json(), "pan_5A": pan.strip()}
+    if out_dir is not None:
+        objects = {"9F46": certificate.certificate, "9F48": certificate.remainder, "9F47": certificate.exponent}
+        _write_objects(out_dir, f"icc-{pan.strip()[-4:]}", objects, icc_data_objects(certificate))
     if as_json:
         _print_json(document)
         return
