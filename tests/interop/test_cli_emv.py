@@ -107,6 +107,11 @@ def test_bulk_issue_is_checked_whole_before_anything_is_written(scheme: Cli, tmp
     assert refused.returncode == 2 and "line 8" in refused.stderr
     assert not out2.exists() and not out2.with_name(out2.name + ".partial").exists()
 
+    stray = tmp_path / "stray.csv"
+    stray.write_text("\n".join([*lines[:29], f"5500000000000004,{EXPIRY},{modulus},03"]) + "\n")
+    refused = scheme("emv", "icc", "issue", "--issuer", "bank", "--bulk", str(stray), "--out", str(out2), check=False)
+    assert refused.returncode == 2 and "card 30" in refused.stderr and not out2.exists()
+
 
 @pytest.mark.parametrize(
     ("args", "says"),

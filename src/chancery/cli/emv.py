@@ -16,7 +16,7 @@ from rich.table import Table
 from chancery.cli.session import application, console, operator, read_input, write_output
 from chancery.emv.capk import parse_capk_json
 from chancery.emv.errors import EmvError, Reason
-from chancery.emv.fields import parse_hex
+from chancery.emv.fields import Expiry, parse_hex, parse_pan
 from chancery.emv.icc_certificate import IccCertificate, verify_icc_certificate
 from chancery.emv.issuer_certificate import IssuerCertificate, verify_issuer_certificate
 from chancery.emv.public_key_files import load_emv_public_key
@@ -306,7 +306,8 @@ def _bulk_requests(path: Path) -> list[IccRequest]:
             exponent = parse_exponent(parse_hex(fields[3], "exponent", max_bytes=3))
             key = EmvPublicKey(modulus, exponent)
             data = parse_hex(fields[4], "static data", max_bytes=2048) if len(fields) == 5 else b""
-            requests.append(IccRequest(fields[0], fields[1], key, data))
+            Expiry.parse(fields[1])
+            requests.append(IccRequest(parse_pan(fields[0]), fields[1], key, data))
         except Malformed as error:
             raise Malformed(f"{path.name} line {number}: {error.detail}") from None
     if not requests:
@@ -318,6 +319,10 @@ def _issue_bulk(issuer: str, path: Path, out: Path) -> None:
     requests = _bulk_requests(path)
     partial = out.with_name(out.name + ".partial")
     with application() as chancery, Progress(console=console, transient=True) as progress:
+        bin_ = chancery.emv.issuer(operator(), issuer).issuer_identifier
+        stray = next((n for n, r in enumerate(requests, 1) if not r.pan.startswith(bin_)), None)
+        if stray is not None:  # every card is checked before the first is signed
+            raise Malformed(f"{path.name} card {stray}: the PAN does not start with the issuer's BIN {bin_}")
         task = progress.add_task("certifying cards", total=len(requests))
         fd = os.open(partial, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
         try:
