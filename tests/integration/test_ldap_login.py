@@ -23,7 +23,7 @@ from chancery.domain.principals import Grant, Principal, Role
 from chancery.domain.queries import AuditFilter
 from chancery.domain.records import CertificateAuthorityRecord, CertificateStatus
 from chancery.domain.revocation import RevocationReason
-from chancery.errors import Forbidden, InternalError, Unauthorized
+from chancery.errors import Forbidden, InternalError, Malformed, Unauthorized
 from chancery.services.authority.cycle import Issued
 from chancery.services.authority.hierarchy import NewCA
 from chancery.services.authority.issuance import IssueFromCsr
@@ -652,7 +652,12 @@ def test_configuring_the_directory_is_audited_without_the_password(
 def test_a_wrong_service_password_fails_clearly_and_logs_nobody_in(
     app: wiring.Application, admin: Principal, ldap: Slapd
 ) -> None:
-    app.directory.configure(admin, configuration(ldap, bind_password="not-the-reader-password"))
+    before = app.directory.current(admin)
+    with pytest.raises(Malformed, match="invalidCredentials") as refused:  # verified first
+        app.directory.configure(admin, configuration(ldap, bind_password="not-the-reader-password"))
+    assert "not-the-reader-password" not in str(refused.value)
+    assert app.directory.current(admin) == before  # nothing changed
+    app.directory.configure(admin, configuration(ldap, bind_password="not-the-reader-password"), verify=False)
 
     with pytest.raises(InternalError) as caught:
         app.authenticator.password_login("alice", ALICE_PASSWORD)

@@ -163,7 +163,10 @@ def test_configure_show_test_and_log_in_over_http(chancery: Cli, slapd: Slapd, t
 
 def test_a_wrong_service_account_password_is_a_clear_error(chancery: Cli, slapd: Slapd, tmp_path: Path) -> None:
     wrong = "not-the-reader-password"
-    configure(chancery, slapd, wrong)
+    refused = configure(chancery, slapd, wrong, check=False)  # verified first: refused, nothing stored
+    assert refused.returncode == 2 and "invalidCredentials" in refused.stderr and wrong not in refused.stderr
+    assert "no LDAP directory configured" in chancery("ldap", "show").stdout
+    configure(chancery, slapd, wrong, "--no-verify")
 
     checked = chancery("ldap", "test", "alice", check=False)
 

@@ -34,8 +34,15 @@ def configure(
     ca_file: Annotated[
         Path | None, typer.Option("--ca-file", help="PEM CAs that issued the server's certificate.")
     ] = None,
+    verify: Annotated[
+        bool,
+        typer.Option("--verify/--no-verify", help="Bind with the service account and search once before storing."),
+    ] = True,
 ) -> None:
     """Configure the directory (a sensitive operation). The password is sealed by the key store.
+
+    The service account binds and searches once first: a wrong URL, DN, password or TLS setting
+    is refused here and nothing is stored (--no-verify stores it anyway, e.g. before the directory exists).
 
     Example: echo "$BIND_PASSWORD" | chancery ldap configure --url ldaps://dc1.corp.example:636 --base-dn dc=corp,dc=example --bind-dn cn=chancery,ou=services,dc=corp,dc=example --bind-password-stdin --user-filter "(sAMAccountName={username})" --group-map "cn=PKI Officers,ou=groups,dc=corp,dc=example=ra-officer@issuing"
     """
@@ -45,7 +52,7 @@ def configure(
         url, base_dn, bind_dn, password, user_filter, start_tls, pem, tuple(group_map or ())
     )
     with application() as chancery:
-        settings = chancery.directory.configure(operator(), configuration)
+        settings = chancery.directory.configure(operator(), configuration, verify=verify)
     console.print(
         f"LDAP directory {settings.url} configured ({len(settings.group_mappings)} group mapping(s))", highlight=False
     )

@@ -15,7 +15,7 @@ from chancery.domain.identity import DirectoryGroupMapping, LdapSettings, dn_key
 from chancery.domain.names import ca_name, profile_name
 from chancery.domain.permissions import Permission
 from chancery.domain.principals import Grant, Principal, Role
-from chancery.errors import ConfigurationError, Malformed
+from chancery.errors import ConfigurationError, InternalError, Malformed
 from chancery.keys.base import SecretSealer
 from chancery.services.approvals import DualControl
 from chancery.services.authorization import require
@@ -85,9 +85,19 @@ class DirectorySettingsService:
         self._directory = directory
         self._dual = dual_control
 
-    def configure(self, principal: Principal, configuration: LdapConfiguration) -> LdapSettings:
+    def configure(self, principal: Principal, configuration: LdapConfiguration, verify: bool = True) -> LdapSettings:
+        """Store the directory settings. With ``verify`` (the default) the service account first
+        binds and searches once, so that a typo in the URL, DN or password is refused here, not at
+        the first user's login; nothing is stored when it fails."""
         require(principal, Permission.USER_MANAGE)
         settings = self._settings(principal, configuration)
+        if verify:
+            try:
+                self._directory.lookup(settings, configuration.bind_password, "chancery-connection-check")
+            except InternalError as failure:
+                raise Malformed(
+                    f"the directory cannot be used: {failure.detail}; nothing was changed (--no-verify stores it anyway)"
+                ) from None
         payload = {
             "url": configuration.url,
             "base_dn": configuration.base_dn,
