@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import pytest
 
 from chancery import wiring
@@ -15,7 +13,7 @@ from tests.conftest import PASSPHRASE
 pytestmark = pytest.mark.integration
 
 
-def test_emv_keys_are_sealed_reopened_and_kept_apart(app: wiring.Application, settings: object, tmp_path: Path) -> None:
+def test_emv_keys_are_sealed_reopened_and_kept_apart(app: wiring.Application) -> None:
     key = app.keys.generate_raw_rsa(1152, 3)
     assert key.key_id.startswith("emv-") and key.public_exponent == 3 and key.modulus.bit_length() == 1152
     block = b"\x6a" + b"\x01" * 142 + b"\xbc"

@@ -21,9 +21,9 @@ from chancery.emv.icc_certificate import IccCertificate, verify_icc_certificate
 from chancery.emv.issuer_certificate import IssuerCertificate, verify_issuer_certificate
 from chancery.emv.public_key_files import load_emv_public_key
 from chancery.emv.rsa import EmvPublicKey, parse_exponent
-from chancery.emv.tlv import icc_data_objects, issuer_data_objects
+from chancery.emv.tlv import icc_data_objects
 from chancery.errors import Malformed
-from chancery.services.emv.service import IccRequest, NewEmvCa, NewIssuer
+from chancery.services.emv.service import IccRequest, NewEmvCa, NewIssuer, certification_document
 
 app = typer.Typer(
     help="The EMV payment CA: scheme CA keys, issuer keys, ICC public key certificates.", no_args_is_help=True
@@ -141,16 +141,6 @@ def create_issuer(
     console.print(f"EMV issuer {record.name}: BIN {record.issuer_identifier}, {bits} bits", highlight=False)
 
 
-def _certification_json(certification: Any) -> dict[str, str]:
-    certificate = IssuerCertificate(certification.certificate, certification.remainder, certification.exponent)
-    document = certificate.to_json(certification.ca_index)
-    document["rid"] = certification.ca_rid
-    document["expiry"] = certification.expiry
-    document["serial"] = certification.serial.hex().upper()
-    document["data_objects"] = issuer_data_objects(certification.ca_index, certificate).hex().upper()
-    return document
-
-
 @issuers.command("certify")
 def certify_issuer(
     name: Annotated[str, typer.Argument(help="The issuer.")],
@@ -165,7 +155,7 @@ def certify_issuer(
     """
     with application() as chancery:
         certification = chancery.emv.certify_issuer(operator(), name, ca, expiry)
-    document = _certification_json(certification)
+    document = certification_document(certification)
     if out_dir is not None:
         objects = {
             "8F": bytes([certification.ca_index]),
@@ -214,7 +204,7 @@ def show_issuer(name: Annotated[str, typer.Argument(help="The issuer.")], as_jso
         "bin": record.issuer_identifier,
         "modulus": format(record.modulus, "X"),
         "exponent": record.exponent,
-        "certification": None if record.certification is None else _certification_json(record.certification),
+        "certification": None if record.certification is None else certification_document(record.certification),
     }
     if as_json:
         _print_json(document)

@@ -22,25 +22,9 @@ class EmvRepository:
     # -- scheme CAs ----------------------------------------------------------------------------
 
     def add_ca(self, record: EmvCaRecord) -> None:
-        try:
-            with self._conn.begin_nested():
-                self._conn.execute(
-                    insert(emv_cas).values(
-                        name=record.name,
-                        rid=record.rid,
-                        key_index=record.index,
-                        key_id=record.key_id,
-                        modulus=format(record.modulus, "X"),
-                        exponent=record.exponent,
-                        next_serial=record.next_serial,
-                        created_at=record.created_at,
-                        created_by=record.created_by,
-                    )
-                )
-        except IntegrityError:
-            raise Conflict(
-                f"an EMV CA named {record.name!r}, or with RID {record.rid} and index {record.index:02X}, exists"
-            ) from None
+        values = {"rid": record.rid, "key_index": record.index}
+        conflict = f"an EMV CA named {record.name!r}, or with RID {record.rid} and index {record.index:02X}, exists"
+        self._insert(emv_cas, record, values, conflict)
 
     def get_ca(self, name: str) -> EmvCaRecord | None:
         row = self._conn.execute(select(emv_cas).where(emv_cas.c.name == name)).mappings().first()
@@ -56,22 +40,8 @@ class EmvRepository:
     # -- issuers -------------------------------------------------------------------------------
 
     def add_issuer(self, record: EmvIssuerRecord) -> None:
-        try:
-            with self._conn.begin_nested():
-                self._conn.execute(
-                    insert(emv_issuers).values(
-                        name=record.name,
-                        issuer_identifier=record.issuer_identifier,
-                        key_id=record.key_id,
-                        modulus=format(record.modulus, "X"),
-                        exponent=record.exponent,
-                        next_serial=record.next_serial,
-                        created_at=record.created_at,
-                        created_by=record.created_by,
-                    )
-                )
-        except IntegrityError:
-            raise Conflict(f"an EMV issuer named {record.name!r} exists") from None
+        values = {"issuer_identifier": record.issuer_identifier}
+        self._insert(emv_issuers, record, values, f"an EMV issuer named {record.name!r} exists")
 
     def get_issuer(self, name: str) -> EmvIssuerRecord | None:
         row = self._conn.execute(select(emv_issuers).where(emv_issuers.c.name == name)).mappings().first()
@@ -98,6 +68,24 @@ class EmvRepository:
     def take_issuer_serials(self, name: str, count: int = 1) -> int:
         """The first of ``count`` consecutive ICC certificate serial numbers of issuer ``name``."""
         return self._take(emv_issuers, name, count)
+
+    def _insert(self, table: Any, record: EmvCaRecord | EmvIssuerRecord, values: dict[str, Any], conflict: str) -> None:
+        """Insert a CA or issuer row: the key columns they share and ``values``; :class:`Conflict` if it exists."""
+        row = {
+            "name": record.name,
+            "key_id": record.key_id,
+            "modulus": format(record.modulus, "X"),
+            "exponent": record.exponent,
+            "next_serial": record.next_serial,
+            "created_at": record.created_at,
+            "created_by": record.created_by,
+            **values,
+        }
+        try:
+            with self._conn.begin_nested():
+                self._conn.execute(insert(table).values(**row))
+        except IntegrityError:
+            raise Conflict(conflict) from None
 
     def _take(self, table: Any, name: str, count: int = 1) -> int:
         current = self._conn.execute(select(table.c.next_serial).where(table.c.name == name).with_for_update()).scalar()

@@ -10,7 +10,7 @@ Keys live in the key store (raw RSA, never exported); every operation is authori
 from __future__ import annotations
 
 import re
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 from chancery.clock import Clock
@@ -28,6 +28,7 @@ from chancery.emv.issuer_certificate import (
     verify_issuer_certificate,
 )
 from chancery.emv.rsa import EmvPublicKey, signer_public_key
+from chancery.emv.tlv import issuer_data_objects
 from chancery.errors import Conflict, Malformed, NotFound
 from chancery.keys.base import KeyStore
 from chancery.services.approvals import DualControl
@@ -61,6 +62,19 @@ class IccRequest:
     expiry: str  # MMYY
     icc_key: EmvPublicKey
     static_data: bytes = b""
+
+
+def certification_document(certification: IssuerCertification) -> dict[str, str]:
+    """An issuer certificate as the CLI and REST hand it out: tags 90, 92, 9F32, 8F (hex), the
+    CA's RID, expiry, serial, and the BER-TLV of the data objects for card personalisation."""
+    certificate = IssuerCertificate(certification.certificate, certification.remainder, certification.exponent)
+    return {
+        **certificate.to_json(certification.ca_index),
+        "rid": certification.ca_rid,
+        "expiry": certification.expiry,
+        "serial": certification.serial.hex().upper(),
+        "data_objects": issuer_data_objects(certification.ca_index, certificate).hex().upper(),
+    }
 
 
 def masked_pan(pan: str) -> str:
@@ -264,9 +278,9 @@ class EmvService:
 
     # -- helpers -------------------------------------------------------------------------------
 
-    def _add(self, work: object, key_id: str) -> None:
+    def _add(self, work: Callable[[UnitOfWork], None], key_id: str) -> None:
         try:
-            self._writer.run(work)  # type: ignore[arg-type]
+            self._writer.run(work)
         except BaseException:
             self._keys.destroy(key_id)  # a key no record names is of no use to anyone
             raise

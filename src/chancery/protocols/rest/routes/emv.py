@@ -7,13 +7,11 @@ from typing import Annotated, Any
 from fastapi import APIRouter
 from pydantic import BaseModel, ConfigDict, Field
 
-from chancery.domain.emv_records import EmvCaRecord, EmvIssuerRecord, IssuerCertification
+from chancery.domain.emv_records import EmvCaRecord, EmvIssuerRecord
 from chancery.emv.fields import parse_hex
-from chancery.emv.issuer_certificate import IssuerCertificate
 from chancery.emv.rsa import EmvPublicKey, parse_exponent
-from chancery.emv.tlv import issuer_data_objects
 from chancery.protocols.rest.deps import PrincipalDep, ServicesDep
-from chancery.services.emv.service import IccRequest, NewEmvCa, NewIssuer
+from chancery.services.emv.service import IccRequest, NewEmvCa, NewIssuer, certification_document
 
 router = APIRouter(prefix="/emv", tags=["emv"])
 _STRICT = ConfigDict(extra="forbid")
@@ -94,17 +92,6 @@ def _ca_public(services: Any, principal: Any, record: EmvCaRecord) -> EmvCaPubli
     )  # fmt: skip
 
 
-def _certification(c: IssuerCertification) -> dict[str, Any]:
-    certificate = IssuerCertificate(c.certificate, c.remainder, c.exponent)
-    return {
-        **certificate.to_json(c.ca_index),
-        "rid": c.ca_rid,
-        "expiry": c.expiry,
-        "serial": c.serial.hex().upper(),
-        "data_objects": issuer_data_objects(c.ca_index, certificate).hex().upper(),
-    }
-
-
 def _issuer_public(record: EmvIssuerRecord) -> IssuerPublic:
     return IssuerPublic(
         name=record.name,
@@ -112,7 +99,7 @@ def _issuer_public(record: EmvIssuerRecord) -> IssuerPublic:
         bits=record.modulus.bit_length(),
         modulus=format(record.modulus, "X"),
         exponent=record.exponent,
-        certification=None if record.certification is None else _certification(record.certification),
+        certification=None if record.certification is None else certification_document(record.certification),
     )
 
 
@@ -152,7 +139,7 @@ def get_issuer(name: str, principal: PrincipalDep, services: ServicesDep) -> Iss
 @router.post("/issuers/{name}/certification", response_model=dict[str, Any])
 def certify_issuer(name: str, body: Certify, principal: PrincipalDep, services: ServicesDep) -> dict[str, Any]:
     """The scheme CA ``ca`` signs the issuer's key: tags 90, 92, 9F32 and 8F (hex) and their BER-TLV."""
-    return _certification(services.emv.certify_issuer(principal, name[:64], body.ca, body.expiry))
+    return certification_document(services.emv.certify_issuer(principal, name[:64], body.ca, body.expiry))
 
 
 @router.post("/issuers/{name}/icc-certificates", response_model=list[dict[str, str]])
