@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 from functools import cache
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from chancery.clock import Clock, SystemClock
 from chancery.domain.identity import LdapSettings
@@ -35,6 +35,12 @@ from chancery.services.profiles.catalog import ProfileCatalog
 from chancery.services.profiles.lint_gate import LintGate
 from chancery.services.profiles.preview import ProfilePreviews
 from chancery.services.profiles.service import ProfileService
+from chancery.services.registration.authorities import NewRa, RaDirectory, policy_from_payload
+from chancery.services.registration.changes import NoNotifications
+from chancery.services.registration.decisions import RequestDecisions
+from chancery.services.registration.delivery import RequestDelivery
+from chancery.services.registration.fulfilment import Fulfilment
+from chancery.services.registration.intake import RequestIntake
 from chancery.services.revocation.bulk import BulkRevocation
 from chancery.services.revocation.crls import CrlPublisher
 from chancery.services.revocation.maintenance import MaintenanceLoop, RevocationMaintenance
@@ -80,6 +86,10 @@ class Application:
     audit: AuditService
     audit_checkpoints: AuditCheckpointer
     emv: EmvService
+    ras: RaDirectory
+    ra_intake: RequestIntake
+    ra_decisions: RequestDecisions
+    ra_delivery: RequestDelivery
     health: HealthService
     revocation_settings: RevocationSettingsService
     crls: CrlPublisher
@@ -116,6 +126,11 @@ def build(settings: Settings, passphrase: PassphraseSource | None = None, clock:
     tokens = TokenService(database, writer, clock, settings.token_cache_seconds)
     authenticator = Authenticator(database, writer, clock, passwords, keys, directory, settings.token_cache_seconds)
 
+    issuance = IssuanceService(database, cycle, keys, catalog)
+    previews = ProfilePreviews(catalog, signers, clock)
+    notifications = NoNotifications()
+    fulfilment = Fulfilment(writer, issuance, certificates, clock, notifications)
+
     def identities_changed() -> None:
         tokens.forget_cached()
         authenticator.forget_cached()
@@ -127,11 +142,11 @@ def build(settings: Settings, passphrase: PassphraseSource | None = None, clock:
         writer=writer,
         keys=keys,
         hierarchy=HierarchyService(database, writer, cycle, signers, catalog, keys, clock, settings.base_url, dual),
-        issuance=IssuanceService(database, cycle, keys, catalog),
+        issuance=issuance,
         certificates=certificates,
         tokens=tokens,
         profiles=ProfileService(database, writer, catalog, clock, dual),
-        previews=ProfilePreviews(catalog, signers, clock),
+        previews=previews,
         accounts=AccountService(database, writer, clock, passwords, keys, dual, identities_changed),
         authenticator=authenticator,
         sessions=SessionService(database, writer, clock),
@@ -141,6 +156,10 @@ def build(settings: Settings, passphrase: PassphraseSource | None = None, clock:
         audit=AuditService(database, writer, clock, AuditVerifier(database, keys), checkpoints),
         audit_checkpoints=checkpoints,
         emv=EmvService(database, writer, keys, clock, dual),
+        ras=RaDirectory(database, writer, clock, dual),
+        ra_intake=RequestIntake(database, writer, clock, previews, fulfilment, notifications),
+        ra_decisions=RequestDecisions(database, writer, clock, previews, fulfilment, notifications),
+        ra_delivery=RequestDelivery(database, writer, keys, clock),
         health=HealthService(database),
         revocation_settings=revocation_settings,
         crls=crls,
@@ -194,7 +213,26 @@ def _register_sensitive_operations(app: Application) -> None:
     register("role.revoke", lambda p, d: app.accounts.revoke_grant(p, int(d["grant_id"])))
     register("ldap.configure", app.directory.apply_approved)
     register("policy.set", lambda p, d: app.policies.set(p, str(d["name"]), int(d["value"])))
+    register("ra.create", lambda p, d: app.ras.create(p, _new_ra(d)))
+    register(
+        "ra.set-policy",
+        lambda p, d: app.ras.set_policy(
+            p, str(d["name"]), str(d["profile"]), policy_from_payload(d["policy"]) if d["policy"] else None
+        ),
+    )
     register("certificate.revoke-ca", lambda p, d: app.certificates.revoke(p, RevokeRequest.from_payload(d)))
+
+
+def _new_ra(payload: dict[str, Any]) -> NewRa:
+    return NewRa(
+        name=str(payload["name"]),
+        ca=str(payload["ca"]),
+        profiles=tuple(payload["profiles"]),
+        policy=policy_from_payload(payload["policy"]),
+        revocation_approvals=int(payload["revocation_approvals"]),
+        description=str(payload["description"]),
+        notify_emails=tuple(payload["notify_emails"]),
+    )
 
 
 def initialise(app: Application, operator: Principal) -> NewToken | None:
@@ -231,6 +269,7 @@ def create_web_app(settings: Settings, passphrase: PassphraseSource | None = Non
     tasks = [
         ("revocation maintenance", app.maintenance.run_once),
         ("audit checkpoint", app.audit_checkpoints.checkpoint),
+        ("expiry of pending RA requests", app.ra_decisions.expire_due),
     ]
     loop = MaintenanceLoop(tasks, settings.revocation_interval_seconds)
 

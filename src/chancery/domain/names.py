@@ -1,4 +1,4 @@
-"""Names of things an operator types: CAs, profiles, tokens."""
+"""Names of things an operator types: CAs, profiles, RAs, tokens."""
 
 from __future__ import annotations
 
@@ -31,3 +31,13 @@ def profile_name(value: str) -> ProfileName:
     if not _NAME.fullmatch(value):
         raise Malformed(f"invalid profile name {value[:80]!r}")
     return ProfileName(value)
+
+
+def ra_name(value: str) -> str:
+    """Validate an RA name (it appears in URLs: /api/v1/ras/{ra}, /scep/{ra}); raise :class:`Malformed`."""
+    if not _NAME.fullmatch(value) or ".." in value:
+        raise Malformed(
+            f"invalid RA name {value[:80]!r}: use 1-63 lower-case letters, digits, '.', '-' or '_', "
+            "starting with a letter or digit"
+        )
+    return value

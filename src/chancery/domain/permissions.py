@@ -21,3 +21,7 @@ class Permission(StrEnum):
     AUDIT_READ = "audit:read"
     APPROVE = "operation:approve"  # dual control: approving another administrator's operation
     POLICY_MANAGE = "policy:manage"
+    RA_MANAGE = "ra:manage"  # creating RAs and setting their approval policies
+    REQUEST_SUBMIT = "request:submit"  # submitting to an RA as oneself (anonymous submission is the RA's policy)
+    REQUEST_READ = "request:read"  # an RA's queue and the details of its requests
+    REQUEST_APPROVE = "request:approve"  # approving or denying requests to an RA

@@ -62,8 +62,9 @@ class Principal:
     """An authenticated actor: ``name`` for the audit trail, its roles for authorisation.
 
     ``roles`` are held everywhere; ``grants`` are held on a scope. ``kind`` says how it
-    authenticated: ``user`` (a login), ``token`` (a user's API token), ``service`` (a
-    service token bound to no user), ``cli`` (the operator on the CA host), ``system``.
+    authenticated: ``user`` (a login), ``token`` (a user's API token), ``session`` (a
+    portal session), ``service`` (a service token bound to no user), ``cli`` (the operator
+    on the CA host), ``system``.
     """
 
     name: str
@@ -79,7 +80,7 @@ class Principal:
     def is_person(self) -> bool:
         """A user account acting (logged in, or through one of its tokens): who can count as a
         second person under dual control. Service tokens and the CA host's operator cannot."""
-        return self.kind in ("user", "token")
+        return self.kind in ("user", "token", "session")
 
     def has(self, role: Role) -> bool:
         """Holds ``role`` everywhere (not only on some scope)."""

@@ -101,3 +101,12 @@ def _policy(policy: x509.PolicyInformation) -> dict[str, Any]:
         elif qualifier.explicit_text:
             described["notice"] = qualifier.explicit_text
     return described
+
+
+def key_summary(key: Any) -> str:
+    """``RSA 3072``, ``EC secp256r1``, ``Ed25519``: a public key in a few words."""
+    if isinstance(key, rsa.RSAPublicKey):
+        return f"RSA {key.key_size}"
+    if isinstance(key, ec.EllipticCurvePublicKey):
+        return f"EC {key.curve.name}"
+    return type(key).__name__.removeprefix("_").removesuffix("PublicKey")

@@ -16,11 +16,27 @@ _READ = frozenset({Permission.CA_READ, Permission.CERT_READ, Permission.PROFILE_
 ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
     Role.ADMINISTRATOR: frozenset(Permission),
     Role.CA_OPERATOR: _READ
-    | {Permission.CA_MANAGE, Permission.CERT_ISSUE, Permission.CERT_REVOKE, Permission.PROFILE_MANAGE},
-    Role.RA_OFFICER: _READ | {Permission.CERT_ISSUE, Permission.CERT_REVOKE},
+    | {
+        Permission.CA_MANAGE,
+        Permission.CERT_ISSUE,
+        Permission.CERT_REVOKE,
+        Permission.PROFILE_MANAGE,
+        Permission.RA_MANAGE,
+        Permission.REQUEST_SUBMIT,
+        Permission.REQUEST_READ,
+        Permission.REQUEST_APPROVE,
+    },
+    Role.RA_OFFICER: _READ
+    | {
+        Permission.CERT_ISSUE,
+        Permission.CERT_REVOKE,
+        Permission.REQUEST_SUBMIT,
+        Permission.REQUEST_READ,
+        Permission.REQUEST_APPROVE,
+    },
     # Auditors read everything and change nothing.
-    Role.AUDITOR: _READ | {Permission.AUDIT_READ, Permission.USER_READ},
-    Role.REQUESTER: frozenset(),
+    Role.AUDITOR: _READ | {Permission.AUDIT_READ, Permission.USER_READ, Permission.REQUEST_READ},
+    Role.REQUESTER: frozenset({Permission.REQUEST_SUBMIT}),
 }
 
 

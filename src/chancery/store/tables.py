@@ -410,3 +410,72 @@ emv_issuers = Table(
     Column("serial", String(6), nullable=True),
     Column("certified_at", UTCDateTime, nullable=True),
 )
+
+registration_authorities = Table(
+    "registration_authorities",
+    metadata,
+    Column("name", String(64), primary_key=True),
+    Column("ca_name", String(64), nullable=False),
+    Column("revocation_approvals", Integer, nullable=False),
+    Column("description", Text, nullable=False, default=""),
+    Column("notify_emails", Text, nullable=False, default="[]"),  # JSON list
+    Column("created_at", UTCDateTime, nullable=False),
+    Column("created_by", String(200), nullable=False),
+)
+
+ra_profile_policies = Table(
+    "ra_profile_policies",
+    metadata,
+    Column("ra_name", String(64), ForeignKey("registration_authorities.name"), primary_key=True),
+    Column("profile", String(64), primary_key=True),
+    Column("approvals", Integer, nullable=False),
+    Column("approver_role", String(32), nullable=False),
+    Column("approver_group", String(200), nullable=True),
+    Column("allow_anonymous", Boolean, nullable=False),
+    Column("lifetime_hours", Integer, nullable=False),
+    Column("deny_needs_reason", Boolean, nullable=False),
+)
+
+ra_requests = Table(
+    "ra_requests",
+    metadata,
+    Column("request_id", String(24), primary_key=True),
+    Column("ra_name", String(64), ForeignKey("registration_authorities.name"), nullable=False),
+    Column("ca_name", String(64), nullable=False),
+    Column("profile", String(64), nullable=False),
+    Column("kind", String(16), nullable=False),
+    Column("state", String(16), nullable=False),
+    Column("requester", String(200), nullable=False),
+    Column("submitted_at", UTCDateTime, nullable=False),
+    Column("expires_at", UTCDateTime, nullable=False),
+    Column("approvals_required", Integer, nullable=False),
+    Column("subject", Text, nullable=False, default=""),
+    Column("sans", Text, nullable=False, default="[]"),  # JSON list of "TYPE:value"
+    Column("key_summary", String(64), nullable=False, default=""),
+    Column("csr", LargeBinary, nullable=True),
+    Column("key_type", String(32), nullable=True),
+    Column("target_serial", String(64), nullable=True),
+    Column("revocation_reason", String(32), nullable=True),
+    Column("contact_email", String(254), nullable=True),
+    Column("decided_by", String(200), nullable=True),
+    Column("decided_at", UTCDateTime, nullable=True),
+    Column("reason", Text, nullable=False, default=""),
+    Column("serial", String(64), nullable=True),
+    Column("error", Text, nullable=False, default=""),
+    Column("pickup_hash", String(64), nullable=True),
+    Column("key_id", String(80), nullable=True),
+    Column("picked_up_at", UTCDateTime, nullable=True),
+    Index("ix_ra_requests_state_ra", "state", "ra_name"),
+    Index("ix_ra_requests_expires_at", "expires_at"),
+    Index("ix_ra_requests_ca_serial", "ca_name", "serial"),
+)
+
+ra_request_approvals = Table(
+    "ra_request_approvals",
+    metadata,
+    # One approval per person and request, enforced here too (DESIGN.md invariant 4).
+    Column("request_id", String(24), ForeignKey("ra_requests.request_id"), primary_key=True),
+    Column("approver", String(200), primary_key=True),
+    Column("approved_at", UTCDateTime, nullable=False),
+    Column("comment", Text, nullable=False, default=""),
+)

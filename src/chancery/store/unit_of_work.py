@@ -19,6 +19,7 @@ from chancery.store.identity import (
 from chancery.store.ocsp_responses import OcspResponseRepository
 from chancery.store.policies import PolicyRepository
 from chancery.store.profiles import ProfileRepository
+from chancery.store.registration import RegistrationRepository
 from chancery.store.revocation import (
     CrlRepository,
     ResponderRepository,
@@ -53,3 +54,4 @@ class UnitOfWork:
         self.operations = OperationRepository(conn)
         self.policies = PolicyRepository(conn)
         self.emv = EmvRepository(conn)
+        self.registration = RegistrationRepository(conn)

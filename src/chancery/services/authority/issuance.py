@@ -46,7 +46,7 @@ class IssueWithNewKey:
     profile: str
     subject: str
     key_type: KeyType
-    password: str = field(repr=False)
+    password: str = field(default="", repr=False)  # for the PKCS#12 of issue_with_new_key
     sans: tuple[str, ...] = ()
     validity_days: int | None = None
 
@@ -90,13 +90,29 @@ class IssuanceService:
 
     def issue_with_new_key(self, principal: Principal, request: IssueWithNewKey) -> IssuedWithKey:
         """Generate a key in the key store, issue for it, return both as PKCS#12."""
-        require(principal, Permission.CERT_ISSUE, request.ca, request.profile)
         require(principal, Permission.KEY_EXPORT, request.ca, request.profile)
+        if len(request.password) < MIN_PKCS12_PASSWORD:
+            raise Malformed(f"the PKCS#12 password must have at least {MIN_PKCS12_PASSWORD} characters")
+        issued = self.issue_for_new_key(principal, request)
+        assert issued.record.key_id is not None
+        pkcs12 = self._keys.export_pkcs12(
+            issued.record.key_id,
+            Pkcs12Request(
+                certificate=issued.certificate,
+                chain=issued.chain,
+                password=request.password.encode(),
+                friendly_name=issued.record.subject or issued.record.serial.hex,
+            ),
+        )
+        return IssuedWithKey(issued=issued, pkcs12=pkcs12)
+
+    def issue_for_new_key(self, principal: Principal, request: IssueWithNewKey) -> Issued:
+        """Generate a key in the key store and issue for it; the key stays in the store (its id is
+        on the record) until someone exports or destroys it. Nothing is kept when issuance fails."""
+        require(principal, Permission.CERT_ISSUE, request.ca, request.profile)
         profile = self.issuable_profile(request.profile)
         if profile.is_ca:
             raise Malformed("CA keys are never generated for export; create the CA with `chancery ca` instead")
-        if len(request.password) < MIN_PKCS12_PASSWORD:
-            raise Malformed(f"the PKCS#12 password must have at least {MIN_PKCS12_PASSWORD} characters")
         subject = parse_name(request.subject)
         sans = tuple(parse_san(text) for text in request.sans)
         key = self._keys.generate(request.key_type, KeyPurpose.END_ENTITY)
@@ -108,22 +124,12 @@ class IssuanceService:
             validity=validity(request.validity_days),
         )
         try:
-            issued = self._cycle.issue(
+            return self._cycle.issue(
                 request.ca, certificate_request, Provenance(key_id=key.key_id, actor=principal.name)
             )
         except Exception:
             self._keys.destroy(key.key_id)  # nothing was issued for it
             raise
-        pkcs12 = self._keys.export_pkcs12(
-            key.key_id,
-            Pkcs12Request(
-                certificate=issued.certificate,
-                chain=issued.chain,
-                password=request.password.encode(),
-                friendly_name=issued.record.subject or issued.record.serial.hex,
-            ),
-        )
-        return IssuedWithKey(issued=issued, pkcs12=pkcs12)
 
     def renew(self, principal: Principal, ca: str, serial: SerialNumber, validity_days: int | None = None) -> Issued:
         """A new certificate for the same key, subject and names, with a new validity period,

@@ -1,0 +1,1 @@
+"""The registration authority: RAs and their policies, requests, approvals, fulfilment, delivery."""
