@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 
 from chancery.domain.principals import Role
+from chancery.errors import Malformed
 
 MAX_APPROVALS = 5
 MAX_LIFETIME_HOURS = 24 * 90
@@ -94,11 +95,11 @@ class ProfilePolicy:
 
     def __post_init__(self) -> None:
         if not 0 <= self.approvals <= MAX_APPROVALS:
-            raise ValueError(f"approvals must be between 0 and {MAX_APPROVALS}")
+            raise Malformed(f"approvals must be between 0 and {MAX_APPROVALS}")
         if not 1 <= self.lifetime_hours <= MAX_LIFETIME_HOURS:
-            raise ValueError(f"a request's lifetime must be between 1 and {MAX_LIFETIME_HOURS} hours")
+            raise Malformed(f"a request's lifetime must be between 1 and {MAX_LIFETIME_HOURS} hours")
         if self.approver_role is Role.REQUESTER:
-            raise ValueError("requesters cannot approve: choose ra-officer, ca-operator or administrator")
+            raise Malformed("requesters cannot approve: choose ra-officer, ca-operator or administrator")
 
 
 @dataclass(frozen=True)

@@ -10,14 +10,22 @@ from chancery.errors import Forbidden
 from chancery.services.authorization import ROLE_PERMISSIONS, allows, permitted_cas, require, require_on_ca
 
 READS = frozenset({Permission.CA_READ, Permission.CERT_READ, Permission.PROFILE_READ})
-WRITES = frozenset(Permission) - READS - {Permission.AUDIT_READ, Permission.USER_READ}
+WRITES = frozenset(Permission) - READS - {Permission.AUDIT_READ, Permission.USER_READ, Permission.REQUEST_READ}
+RA_WORK = frozenset({Permission.REQUEST_SUBMIT, Permission.REQUEST_READ, Permission.REQUEST_APPROVE})
 EXPECTED = {
     Role.ADMINISTRATOR: frozenset(Permission),
     Role.CA_OPERATOR: READS
-    | {Permission.CA_MANAGE, Permission.CERT_ISSUE, Permission.CERT_REVOKE, Permission.PROFILE_MANAGE},
-    Role.RA_OFFICER: READS | {Permission.CERT_ISSUE, Permission.CERT_REVOKE},
-    Role.AUDITOR: READS | {Permission.AUDIT_READ, Permission.USER_READ},
-    Role.REQUESTER: frozenset(),
+    | RA_WORK
+    | {
+        Permission.CA_MANAGE,
+        Permission.CERT_ISSUE,
+        Permission.CERT_REVOKE,
+        Permission.PROFILE_MANAGE,
+        Permission.RA_MANAGE,
+    },
+    Role.RA_OFFICER: READS | RA_WORK | {Permission.CERT_ISSUE, Permission.CERT_REVOKE},
+    Role.AUDITOR: READS | {Permission.AUDIT_READ, Permission.USER_READ, Permission.REQUEST_READ},
+    Role.REQUESTER: frozenset({Permission.REQUEST_SUBMIT}),
 }
 # Scopes an action may name: (ca, profile, ra).
 SCOPES = [
@@ -276,6 +284,9 @@ def test_write_permissions_are_what_we_think() -> None:
         Permission.USER_MANAGE,
         Permission.APPROVE,
         Permission.POLICY_MANAGE,
+        Permission.RA_MANAGE,
+        Permission.REQUEST_SUBMIT,
+        Permission.REQUEST_APPROVE,
     } == WRITES
 
 
@@ -292,11 +303,12 @@ def test_only_administrators_approve_export_keys_or_manage_users_tokens_and_poli
         assert holders == {Role.ADMINISTRATOR}, permission
 
 
-def test_requester_and_nobody_may_do_nothing() -> None:
+def test_requester_may_only_submit_and_nobody_may_do_nothing() -> None:
     for principal in (who(Grant(Role.REQUESTER)), who(roles=frozenset({Role.REQUESTER})), Principal("nobody")):
         for permission in Permission:
             for scope in SCOPES:
-                assert not allows(principal, permission, *scope)
+                may = principal.name != "nobody" and permission is Permission.REQUEST_SUBMIT
+                assert allows(principal, permission, *scope) is may
 
 
 # -- require / require_on_ca / permitted_cas -------------------------------------------------------
