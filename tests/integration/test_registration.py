@@ -308,3 +308,32 @@ def test_ra_creation_checks_its_ca_and_profiles(app: wiring.Application, admin: 
     with pytest.raises(Forbidden):
         app.ras.create(person(app, "olga"), NewRa("x", "issuing", ("tls-server",)))
     assert [r.name for r in app.ras.list()] == ["web"]
+
+
+def test_a_policy_can_require_the_approvers_group(app: wiring.Application, admin: Principal, ra: str) -> None:
+    app.accounts.add_group(admin, "pki-team")
+    app.accounts.set_membership(admin, "pki-team", "oscar", True)
+    app.ras.set_policy(admin, "web", "tls-server", ProfilePolicy(approvals=1, approver_group="pki-team"))
+    request_id = submit(app, person(app, "rita"))
+    with pytest.raises(Forbidden, match="in group pki-team"):
+        app.ra_decisions.approve(person(app, "olga"), Decision(request_id))
+    assert app.ra_decisions.approve(person(app, "oscar"), Decision(request_id)).state is RequestState.ISSUED
+
+
+def test_a_generated_key_nobody_collects_is_destroyed_after_a_week(
+    app: wiring.Application, clock: FixedClock, ra: str
+) -> None:
+    submission = KeygenSubmission("web", "tls-client", "CN=late,O=Example", KeyType.EC_P256)
+    submitted = app.ra_intake.submit_keygen(person(app, "rita"), submission)
+    key_id = app.ra_delivery.status(submitted.request.request_id).key_id
+    assert key_id is not None
+    clock.advance(dt.timedelta(days=6))
+    assert app.ra_delivery.destroy_uncollected() == 0
+    clock.advance(dt.timedelta(days=1, seconds=1))
+    assert app.ra_delivery.destroy_uncollected() == 1
+    with pytest.raises(NotFound):
+        app.keys.load(key_id)
+    assert submitted.pickup_token is not None
+    with pytest.raises(Conflict, match="no longer exists"):
+        app.ra_delivery.pickup_pkcs12(Pickup(submitted.request.request_id, submitted.pickup_token, "correct horse"))
+    assert app.ra_delivery.destroy_uncollected() == 0

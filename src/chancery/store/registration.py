@@ -160,6 +160,20 @@ class RegistrationRepository:
         )
         return tuple(self._conn.execute(query).scalars().all())
 
+    def uncollected_keys(self, issued_before: dt.datetime, limit: int = 500) -> tuple[str, ...]:
+        """Server-side key generation requests issued before ``issued_before`` whose key nobody collected."""
+        query = (
+            select(ra_requests.c.request_id)
+            .where(
+                ra_requests.c.kind == RequestKind.KEYGEN.value,
+                ra_requests.c.state == RequestState.ISSUED.value,
+                ra_requests.c.picked_up_at.is_(None),
+                ra_requests.c.decided_at < issued_before,
+            )
+            .limit(limit)
+        )
+        return tuple(self._conn.execute(query).scalars().all())
+
     def add_approval(self, request_id: str, approval: RequestApproval) -> None:
         """Record one approval; :class:`Conflict` if this person approved already."""
         try:

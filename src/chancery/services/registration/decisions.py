@@ -15,6 +15,7 @@ from dataclasses import dataclass
 
 from chancery.clock import Clock
 from chancery.domain.audit import AuditEvent, Outcome
+from chancery.domain.identity import dn_key
 from chancery.domain.permissions import Permission
 from chancery.domain.principals import Principal, Role
 from chancery.domain.registration import (
@@ -203,9 +204,10 @@ class RequestDecisions:
 def may_approve(
     principal: Principal, ra: RaRecord, profile: str, policy: ProfilePolicy, groups: tuple[str, ...]
 ) -> bool:
-    """Whether ``principal`` (whose groups are ``groups``) may approve ``profile`` requests at ``ra``:
-    a grant of the policy's approver role (or administrator) covering the RA, its CA and the profile,
-    and membership of the policy's group when it names one."""
+    """Whether ``principal`` (whose groups are ``groups``, see :func:`groups_of`) may approve ``profile``
+    requests at ``ra``: a grant of the policy's approver role (or administrator) covering the RA, its CA
+    and the profile, and membership of the policy's group when it names one (a Chancery group by name,
+    or a directory group by DN)."""
     roles = {policy.approver_role, Role.ADMINISTRATOR}
     granted = any(
         grant.role in roles
@@ -213,7 +215,17 @@ def may_approve(
         and grant.covers(ra.ca, profile, ra.name)
         for grant in principal.all_grants
     )
-    return granted and (policy.approver_group is None or policy.approver_group in groups)
+    if policy.approver_group is None:
+        return granted
+    wanted = dn_key(policy.approver_group) if "=" in policy.approver_group else policy.approver_group
+    return granted and wanted in groups
+
+
+def groups_of(uow: UnitOfWork, name: str) -> tuple[str, ...]:
+    """``name``'s Chancery groups, and (LDAP users) the keys of the directory groups seen at its last login."""
+    user = uow.users.get(name)
+    directory = tuple(dn_key(dn) for dn in user.directory_groups) if user is not None else ()
+    return (*uow.groups.of_user(name), *directory)
 
 
 def _approval_problem(
@@ -223,7 +235,7 @@ def _approval_problem(
         return Forbidden(f"{principal.name} is not a user account; approvals come from people who log in")
     if request.requester == principal.name:
         return Forbidden(f"{principal.name} submitted request {request.request_id} and cannot approve it")
-    if not may_approve(principal, ra, request.profile, policy, uow.groups.of_user(principal.name)):
+    if not may_approve(principal, ra, request.profile, policy, groups_of(uow, principal.name)):
         who = policy.approver_role.value + (f" in group {policy.approver_group}" if policy.approver_group else "")
         return Forbidden(f"{principal.name} may not approve {request.profile} requests at RA {ra.name} (needs {who})")
     if any(a.approver == principal.name for a in request.approvals):
@@ -243,7 +255,7 @@ def _closing_problem(
     if state is RequestState.DENIED:
         if principal is None or not principal.is_person:
             return Forbidden("requests are denied by officers who log in")
-        if not may_approve(principal, ra, request.profile, policy, uow.groups.of_user(principal.name)):
+        if not may_approve(principal, ra, request.profile, policy, groups_of(uow, principal.name)):
             return Forbidden(f"{principal.name} may not deny {request.profile} requests at RA {ra.name}")
         if policy.deny_needs_reason and not reason.strip():
             return Malformed(f"RA {ra.name} needs a reason to deny a request")
@@ -251,9 +263,7 @@ def _closing_problem(
     own = (principal.name if principal is not None else ANONYMOUS) == request.requester
     if own:
         return None
-    if principal is not None and may_approve(
-        principal, ra, request.profile, policy, uow.groups.of_user(principal.name)
-    ):
+    if principal is not None and may_approve(principal, ra, request.profile, policy, groups_of(uow, principal.name)):
         return None
     return Forbidden("only the requester or an officer of the RA may cancel a request")
 
@@ -263,7 +273,7 @@ def _still_counts(uow: UnitOfWork, approver: str, request: RequestRecord, ra: Ra
     user = uow.users.get(approver)
     if user is None or user.disabled or approver == request.requester:
         return False
-    return may_approve(principal_for(uow, user), ra, request.profile, policy, uow.groups.of_user(approver))
+    return may_approve(principal_for(uow, user), ra, request.profile, policy, groups_of(uow, approver))
 
 
 def _pending(uow: UnitOfWork, request_id: str, now: dt.datetime) -> tuple[RequestRecord, CAError | None]:

@@ -3,6 +3,7 @@ certificate with its chain, and (server-side key generation) the key, once."""
 
 from __future__ import annotations
 
+import datetime as dt
 import hmac
 from dataclasses import dataclass, field
 
@@ -22,6 +23,7 @@ from chancery.services.ports import DurableWriter, Transactions, UnitOfWork
 from chancery.services.registration.intake import pickup_hash
 
 MAX_PASSWORD = 1024
+UNCOLLECTED_KEY_LIFETIME = dt.timedelta(days=7)
 
 
 @dataclass(frozen=True)
@@ -98,6 +100,30 @@ class RequestDelivery:
         finally:
             self._keys.destroy(request.key_id)
 
+    def destroy_uncollected(self) -> int:
+        """Destroy generated keys nobody collected within :data:`UNCOLLECTED_KEY_LIFETIME` of issuance
+        (the maintenance loop runs this): a key waits for its requester, not for ever."""
+        now = self._clock.now()
+        with self._tx.read() as uow:
+            due = uow.registration.uncollected_keys(now - UNCOLLECTED_KEY_LIFETIME)
+        destroyed = 0
+        for request_id in due:
+            request = self.status(request_id)
+
+            def claim(uow: UnitOfWork, request: RequestRecord = request) -> bool:
+                if not uow.registration.claim_pickup(request.request_id, now):
+                    return False
+                details = {"reason": "not collected within 7 days"}
+                uow.audit.append(
+                    [_event(request, "key.destroyed-uncollected", Outcome.SUCCESS, details, "chancery")], now
+                )
+                return True
+
+            if request.key_id is not None and self._writer.run(claim):
+                self._keys.destroy(request.key_id)
+                destroyed += 1
+        return destroyed
+
     def _issued(self, request: RequestRecord) -> tuple[x509.Certificate, tuple[x509.Certificate, ...]]:
         with self._tx.read() as uow:
             record = uow.certificates.get(request.ca, SerialNumber.from_hex(request.serial or ""))
@@ -112,5 +138,7 @@ class RequestDelivery:
         self._writer.run(lambda uow: uow.audit.append([_event(request, action, outcome, details)], now))
 
 
-def _event(request: RequestRecord, action: str, outcome: Outcome, details: dict[str, object]) -> AuditEvent:
-    return AuditEvent(action, request.requester, outcome, request.ca, request.request_id, details)
+def _event(
+    request: RequestRecord, action: str, outcome: Outcome, details: dict[str, object], actor: str | None = None
+) -> AuditEvent:
+    return AuditEvent(action, actor or request.requester, outcome, request.ca, request.request_id, details)
