@@ -337,3 +337,20 @@ def test_a_generated_key_nobody_collects_is_destroyed_after_a_week(
     with pytest.raises(Conflict, match="no longer exists"):
         app.ra_delivery.pickup_pkcs12(Pickup(submitted.request.request_id, submitted.pickup_token, "correct horse"))
     assert app.ra_delivery.destroy_uncollected() == 0
+
+
+def test_an_approved_request_whose_fulfilment_was_interrupted_is_resumed_once(
+    app: wiring.Application, clock: FixedClock, ra: str
+) -> None:
+    request_id = submit(app)
+    # What a crash between the claiming approval and the CA's signature leaves behind:
+    app.writer.run(
+        lambda uow: uow.registration.move(
+            request_id, RequestState.PENDING, RequestState.APPROVED, decided_at=clock.now()
+        )
+    )
+    assert app.ra_decisions.resume_interrupted() == 0  # it may still be running
+    clock.advance(dt.timedelta(minutes=6))
+    assert app.ra_decisions.resume_interrupted() == 1
+    assert app.ra_delivery.status(request_id).state is RequestState.ISSUED
+    assert app.ra_decisions.resume_interrupted() == 0

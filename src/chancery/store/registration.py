@@ -199,6 +199,19 @@ class RegistrationRepository:
         )
         return outcome.rowcount == 1
 
+    def reclaim(self, request_id: str, stale_before: dt.datetime, at: dt.datetime) -> bool:
+        """Take over an approved request claimed before ``stale_before`` (its fulfilment was interrupted)."""
+        outcome = self._conn.execute(
+            update(ra_requests)
+            .where(
+                ra_requests.c.request_id == request_id,
+                ra_requests.c.state == RequestState.APPROVED.value,
+                ra_requests.c.decided_at < stale_before,
+            )
+            .values(decided_at=at)
+        )
+        return outcome.rowcount == 1
+
     def claim_pickup(self, request_id: str, at: dt.datetime) -> bool:
         """Mark a generated key collected; False if it already was (it is handed over once)."""
         outcome = self._conn.execute(

@@ -36,6 +36,7 @@ from chancery.services.registration.changes import RequestChange, RequestNotific
 from chancery.services.registration.fulfilment import Fulfilment
 
 MAX_COMMENT = 1000
+INTERRUPTED_AFTER = dt.timedelta(minutes=5)
 
 
 @dataclass(frozen=True)
@@ -120,7 +121,7 @@ class RequestDecisions:
             counted = [a.approver for a in approved.approvals if _still_counts(uow, a.approver, approved, ra, policy)]
             complete = len(counted) >= request.approvals_required
             if complete:
-                uow.registration.move(request_id, RequestState.PENDING, RequestState.APPROVED)
+                uow.registration.move(request_id, RequestState.PENDING, RequestState.APPROVED, decided_at=now)
                 approved = uow.registration.get_request(request_id)
                 assert approved is not None
             details = {"comment": comment, "counted": counted, "required": request.approvals_required}
@@ -156,6 +157,28 @@ class RequestDecisions:
         if due:
             self._notifications.wake()
         return len(due)
+
+    def resume_interrupted(self) -> int:
+        """Carry out approved requests whose fulfilment was interrupted (a crash or restart between the
+        claim and the outcome), once :data:`INTERRUPTED_AFTER` has passed. Each is re-claimed first, so
+        one node resumes it. If the crash came after the CA stored the certificate, the request gets a
+        second one: both are recorded, so the first can still be found and revoked."""
+        now = self._clock.now()
+        cutoff = now - INTERRUPTED_AFTER
+        with self._tx.read() as uow:
+            stuck = uow.registration.list_requests((RequestState.APPROVED,), limit=100)
+        resumed = 0
+        for request in stuck:
+            if request.decided_at is None or request.decided_at >= cutoff:
+                continue
+            if not self._writer.run(lambda uow, r=request: uow.registration.reclaim(r.request_id, cutoff, now)):
+                continue  # another node took it
+            with self._tx.read() as uow:
+                ra = uow.registration.get_ra(request.ra)
+            if ra is not None:
+                self._fulfilment.fulfil(request, ra)
+                resumed += 1
+        return resumed
 
     def _close(
         self, principal: Principal | None, request_id: str, ra: RaRecord, state: RequestState, reason: str

@@ -217,6 +217,7 @@ class RequestIntake:
             profile=profile,
             kind=kind,
             state=RequestState.APPROVED if policy.approvals == 0 else RequestState.PENDING,
+            decided_at=now if policy.approvals == 0 else None,
             requester=requester,
             submitted_at=now,
             expires_at=now + dt.timedelta(hours=policy.lifetime_hours),
