@@ -4,7 +4,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-stamp
 # command:package pairs the tests need
-SYSTEM_TOOLS := openssl:openssl pg_isready:postgresql-client slapd:slapd slapadd:slapd ldapsearch:ldap-utils
+SYSTEM_TOOLS := openssl:openssl pg_isready:postgresql-client slapd:slapd slapadd:slapd ldapsearch:ldap-utils chromium:chromium
 
 .PHONY: run test venv system-deps postgres bench lint clean
 

@@ -22,6 +22,7 @@ from chancery.services.authority.hierarchy import HierarchyService, new_ca_from
 from chancery.services.authority.issuance import IssuanceService
 from chancery.services.authority.signers import SignerDirectory
 from chancery.services.certificates import CertificateService, RevokeRequest
+from chancery.services.emv.requests import EmvRequests
 from chancery.services.emv.service import EmvService, NewEmvCa, NewIssuer
 from chancery.services.health import HealthService
 from chancery.services.identity.accounts import AccountService, NewGrant
@@ -30,13 +31,13 @@ from chancery.services.identity.directory import Directory, DirectoryUser
 from chancery.services.identity.directory_settings import DirectorySettingsService
 from chancery.services.identity.passwords import Passwords
 from chancery.services.identity.sessions import SessionService
+from chancery.services.notifications.service import Notifications, build_notifications
 from chancery.services.policies import PolicyService
 from chancery.services.profiles.catalog import ProfileCatalog
 from chancery.services.profiles.lint_gate import LintGate
 from chancery.services.profiles.preview import ProfilePreviews
 from chancery.services.profiles.service import ProfileService
 from chancery.services.registration.authorities import NewRa, RaDirectory, policy_from_payload
-from chancery.services.registration.changes import NoNotifications
 from chancery.services.registration.decisions import RequestDecisions
 from chancery.services.registration.delivery import RequestDelivery
 from chancery.services.registration.fulfilment import Fulfilment
@@ -86,6 +87,7 @@ class Application:
     audit: AuditService
     audit_checkpoints: AuditCheckpointer
     emv: EmvService
+    emv_requests: EmvRequests
     ras: RaDirectory
     ra_intake: RequestIntake
     ra_decisions: RequestDecisions
@@ -97,6 +99,7 @@ class Application:
     responders: ResponderDirectory
     bulk_revocation: BulkRevocation
     maintenance: RevocationMaintenance
+    notifications: Notifications
 
     def close(self) -> None:
         self.writer.close()
@@ -127,9 +130,10 @@ def build(settings: Settings, passphrase: PassphraseSource | None = None, clock:
     authenticator = Authenticator(database, writer, clock, passwords, keys, directory, settings.token_cache_seconds)
 
     issuance = IssuanceService(database, cycle, keys, catalog)
+    emv = EmvService(database, writer, keys, clock, dual)
     previews = ProfilePreviews(catalog, signers, clock)
-    notifications = NoNotifications()
-    fulfilment = Fulfilment(writer, issuance, certificates, clock, notifications)
+    notifications = build_notifications(database, writer, clock, keys, settings.base_url)
+    fulfilment = Fulfilment(writer, issuance, certificates, clock, notifications.outbox)
 
     def identities_changed() -> None:
         tokens.forget_cached()
@@ -155,10 +159,11 @@ def build(settings: Settings, passphrase: PassphraseSource | None = None, clock:
         dual_control=dual,
         audit=AuditService(database, writer, clock, AuditVerifier(database, keys), checkpoints),
         audit_checkpoints=checkpoints,
-        emv=EmvService(database, writer, keys, clock, dual),
+        emv=emv,
+        emv_requests=EmvRequests(writer, keys, clock, emv),
         ras=RaDirectory(database, writer, clock, dual),
-        ra_intake=RequestIntake(database, writer, clock, previews, fulfilment, notifications),
-        ra_decisions=RequestDecisions(database, writer, clock, previews, fulfilment, notifications),
+        ra_intake=RequestIntake(database, writer, clock, previews, fulfilment, notifications.outbox),
+        ra_decisions=RequestDecisions(database, writer, clock, previews, fulfilment, notifications.outbox),
         ra_delivery=RequestDelivery(database, writer, keys, clock),
         health=HealthService(database),
         revocation_settings=revocation_settings,
@@ -167,6 +172,7 @@ def build(settings: Settings, passphrase: PassphraseSource | None = None, clock:
         responders=responders,
         bulk_revocation=BulkRevocation(database, writer, clock, listeners=[ocsp]),
         maintenance=RevocationMaintenance(database, crls, responders, ocsp, lock, clock),
+        notifications=notifications,
     )
     _register_sensitive_operations(app)
     return app
@@ -270,14 +276,22 @@ def create_web_app(settings: Settings, passphrase: PassphraseSource | None = Non
         ("revocation maintenance", app.maintenance.run_once),
         ("audit checkpoint", app.audit_checkpoints.checkpoint),
         ("expiry of pending RA requests", app.ra_decisions.expire_due),
+        ("interrupted RA requests", app.ra_decisions.resume_interrupted),
+        ("destruction of uncollected generated keys", app.ra_delivery.destroy_uncollected),
+        ("notification deliveries", app.notifications.dispatcher.deliver_due),
     ]
     loop = MaintenanceLoop(tasks, settings.revocation_interval_seconds)
 
+    def startup() -> None:
+        loop.start()
+        app.notifications.worker.start()
+
     def shutdown() -> None:
+        app.notifications.worker.stop()
         loop.stop()
         app.close()
 
-    return create_app(app, max_body_bytes=settings.max_body_bytes, on_startup=loop.start, on_shutdown=shutdown)
+    return create_app(app, max_body_bytes=settings.max_body_bytes, on_startup=startup, on_shutdown=shutdown)
 
 
 def is_initialised(app: Application) -> bool:

@@ -126,3 +126,41 @@ def test_an_auditor_reads_but_creates_nothing(client: TestClient, app: wiring.Ap
         "/api/v1/emv/cas", json={"name": "x", "rid": "A000000999", "index": "01", "bits": 1024}, headers=headers
     )
     assert refused.status_code == 403
+
+
+def test_brand_request_answer_and_import_over_rest(client: TestClient, auth: dict[str, str]) -> None:
+    created = client.post(
+        "/api/v1/emv/cas", json={"name": "scheme", "rid": "A000000999", "index": "05", "bits": 1408}, headers=auth
+    )
+    ca_key = created.json()["public_key"]
+    client.post("/api/v1/emv/issuers", json={"name": "bank", "bin": "476173", "bits": 1152}, headers=auth)
+    asked = client.post("/api/v1/emv/issuers/bank/requests", json={"brand": "visa", "expiry": "1249"}, headers=auth)
+    assert asked.status_code == 201, asked.text
+    files = asked.json()["files"]
+    assert set(files) == {"476173FF_000001.INP", "476173FF_000001.HSH"}
+    assert bytes.fromhex(files["476173FF_000001.HSH"]).decode().strip() == asked.json()["digest"]
+    answered = client.post(
+        "/api/v1/emv/cas/scheme/answers",
+        json={"brand": "visa", "request": files["476173FF_000001.INP"]},
+        headers=auth,
+    )
+    assert answered.status_code == 200, answered.text
+    (response,) = answered.json()["files"].values()
+    kept = client.post(
+        "/api/v1/emv/issuers/bank/responses",
+        json={"brand": "visa", "response": response, "ca_key": ca_key},
+        headers=auth,
+    )
+    assert kept.status_code == 200, kept.text
+    assert kept.json() == {"rid": "A000000999", "ca_index_8F": "05", "expiry": "1249"}
+    assert client.get("/api/v1/emv/issuers/bank", headers=auth).json()["certification"]["ca_index_8F"] == "05"
+
+    for body, status in (
+        ({"brand": "visa", "request": "00"}, 400),  # truncated
+        ({"brand": "nope", "request": files["476173FF_000001.INP"]}, 400),
+        ({"brand": "visa", "request": "zz"}, 400),
+        ({"brand": "visa", "request": "00" * 5000}, 400),  # over the file size limit
+    ):
+        refused = client.post("/api/v1/emv/cas/scheme/answers", json=body, headers=auth)
+        assert refused.status_code == status, refused.text
+        assert refused.headers["content-type"] == "application/problem+json"

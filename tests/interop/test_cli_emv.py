@@ -151,3 +151,42 @@ def test_binary_files_for_card_personalisation(scheme: Cli, tmp_path: Path) -> N
     assert (perso / "icc-0119.9F46.bin").read_bytes().hex().upper() == card["certificate_9F46"]
     tlv = (perso / "icc-0119.tlv").read_bytes()
     assert tlv.startswith(bytes.fromhex("9F4681")) and tlv.endswith(bytes.fromhex("9F470103"))
+
+
+def test_brand_request_answer_and_import(scheme: Cli, tmp_path: Path) -> None:
+    """The issuer writes a Mastercard-layout request, the scheme CA answers it, the issuer imports
+    the response; then a card certificate verifies through the imported certificate."""
+    asked = scheme("emv", "issuer", "request", "bank", "--brand", "mastercard", "--expiry", EXPIRY,
+                   "--key-index", "000001", "--out-dir", str(tmp_path / "req"))  # fmt: skip
+    request = tmp_path / "req" / "476173FF000001.SIP"
+    digest = (tmp_path / "req" / "476173FF000001.HIP").read_text().strip()
+    assert request.exists() and digest in asked.stdout and len(digest) == 40
+    scheme("emv", "ca", "answer", "test-scheme", "--brand", "mastercard", "--request", str(request),
+           "--out-dir", str(tmp_path / "resp"))  # fmt: skip
+    (response,) = (tmp_path / "resp").iterdir()
+    ca_file = tmp_path / "ca.json"
+    ca_file.write_text(scheme("emv", "ca", "export", "test-scheme", "--json").stdout)
+    kept = scheme("emv", "issuer", "import", "bank", "--ca-key", str(ca_file), "--brand", "mastercard",
+                  "--response", str(response))  # fmt: skip
+    assert "index 01 kept" in kept.stdout
+    shown = json.loads(scheme("emv", "issuer", "show", "bank", "--json").stdout)
+    (tmp_path / "issuer.json").write_text(json.dumps(shown["certification"]))
+    card = scheme("emv", "icc", "issue", "--issuer", "bank", "--pan", PAN, "--expiry", EXPIRY,
+                  "--icc-public-key", str(card_key(tmp_path)), "--json").stdout  # fmt: skip
+    (tmp_path / "card.json").write_text(card)
+    ok = scheme("emv", "verify", "--ca-key", str(ca_file), "--issuer-cert", str(tmp_path / "issuer.json"),
+                "--icc-cert", str(tmp_path / "card.json"))  # fmt: skip
+    assert "card.json: OK" in ok.stdout
+
+    corrupt = tmp_path / "corrupt.SIP"
+    data = request.read_bytes()
+    corrupt.write_bytes(data[:-3] + bytes([data[-3] ^ 1]) + data[-2:])
+    refused = scheme("emv", "ca", "answer", "test-scheme", "--brand", "mastercard", "--request", str(corrupt),
+                     "--out-dir", str(tmp_path / "resp2"), check=False)  # fmt: skip
+    assert refused.returncode == 2 and "error" in refused.stderr
+    wrong_brand = scheme("emv", "ca", "answer", "test-scheme", "--brand", "visa", "--request", str(request),
+                         "--out-dir", str(tmp_path / "resp3"), check=False)  # fmt: skip
+    assert wrong_brand.returncode == 2
+    unknown = scheme("emv", "issuer", "request", "bank", "--brand", "discover", "--expiry", EXPIRY,
+                     "--out-dir", str(tmp_path / "x"), check=False)  # fmt: skip
+    assert unknown.returncode == 2 and "visa, mastercard, amex, jcb" in unknown.stderr

@@ -13,7 +13,9 @@ import typer
 from rich.progress import Progress
 from rich.table import Table
 
+from chancery.cli import emv_brands
 from chancery.cli.session import application, console, operator, read_input, write_output
+from chancery.emv.brands import MAX_FILE_BYTES
 from chancery.emv.capk import parse_capk_json
 from chancery.emv.errors import EmvError, Reason
 from chancery.emv.fields import Expiry, parse_hex, parse_pan
@@ -176,19 +178,35 @@ def import_certificate(
     name: Annotated[str, typer.Argument(help="The issuer.")],
     ca_key: Annotated[Path, typer.Option("--ca-key", help="The scheme's CA public key (JSON, as `emv ca export`).")],
     certificate: Annotated[
-        Path, typer.Option("--certificate", help="JSON with certificate_90, remainder_92, exponent_9F32.")
-    ],
+        Path | None, typer.Option("--certificate", help="JSON with certificate_90, remainder_92, exponent_9F32.")
+    ] = None,
+    response: Annotated[
+        Path | None, typer.Option("--response", help="The brand's response file (with --brand), instead of JSON.")
+    ] = None,
+    brand: Annotated[str | None, typer.Option("--brand", help="The response file's brand layout.")] = None,
 ) -> None:
     """Keep the certificate a payment scheme signed for this issuer's key, once it verifies.
 
     Example: chancery emv issuer import bank --ca-key visa-test-94.json --certificate bank-cert.json
+             chancery emv issuer import bank --ca-key scheme.json --brand visa --response 476173FF_000001.OUT
     """
+    if (certificate is None) == (response is None) or (response is not None and brand is None):
+        raise typer.BadParameter("give --certificate JSON, or --response FILE with --brand")
     capk = parse_capk_json(read_input(ca_key, "CA public key", 64 * 1024))
-    signed = _issuer_certificate(read_input(certificate, "issuer certificate", 64 * 1024))
     with application() as chancery:
-        certification = chancery.emv.import_certification(operator(), name, capk, signed)
+        if response is not None and brand is not None:
+            data = read_input(response, "response", MAX_FILE_BYTES)
+            certification = chancery.emv_requests.import_response(operator(), name, brand, data, capk)
+        else:
+            assert certificate is not None
+            signed = _issuer_certificate(read_input(certificate, "issuer certificate", 64 * 1024))
+            certification = chancery.emv.import_certification(operator(), name, capk, signed)
     console.print(f"issuer {name}: certificate from RID {certification.ca_rid} index {certification.ca_index:02X} kept, "
                   f"expires {certification.expiry}", highlight=False)  # fmt: skip
+
+
+issuers.command("request")(emv_brands.request)
+cas.command("answer")(emv_brands.answer)
 
 
 @issuers.command("show")

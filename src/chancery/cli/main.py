@@ -19,8 +19,10 @@ from chancery.cli import (
     emv,
     init,
     ldap,
+    notify,
     policy,
     profile,
+    ra,
     role,
     serve,
     token,
@@ -52,7 +54,9 @@ app.add_typer(ldap.app, name="ldap")
 app.add_typer(audit.app, name="audit")
 app.add_typer(approval.app, name="approval")
 app.add_typer(policy.app, name="policy")
+app.add_typer(ra.app, name="ra")
 app.add_typer(emv.app, name="emv")
+app.add_typer(notify.app, name="notify")
 
 
 @app.callback(invoke_without_command=True)
@@ -84,7 +88,8 @@ def main() -> None:
     except Exception as exc:  # click usage errors and the unexpected
         import click
 
-        if isinstance(exc, click.ClickException):
+        # newer typer raises its bundled copy of click's exceptions (typer._click), not click's own
+        if isinstance(exc, click.ClickException | typer.TyperException) and hasattr(exc, "show"):
             exc.show()
             sys.exit(exc.exit_code)
         logging.getLogger("chancery").exception("unexpected error")

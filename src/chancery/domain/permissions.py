@@ -25,3 +25,4 @@ class Permission(StrEnum):
     REQUEST_SUBMIT = "request:submit"  # submitting to an RA as oneself (anonymous submission is the RA's policy)
     REQUEST_READ = "request:read"  # an RA's queue and the details of its requests
     REQUEST_APPROVE = "request:approve"  # approving or denying requests to an RA
+    NOTIFY_MANAGE = "notify:manage"  # webhook subscriptions, SMTP settings, the delivery log: administrators only

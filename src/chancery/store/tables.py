@@ -479,3 +479,66 @@ ra_request_approvals = Table(
     Column("approved_at", UTCDateTime, nullable=False),
     Column("comment", Text, nullable=False, default=""),
 )
+
+# -- notifications of RA request changes (migration 0008) ------------------------------------------
+
+webhook_subscriptions = Table(
+    "webhook_subscriptions",
+    metadata,
+    Column("subscription_id", String(32), primary_key=True),
+    Column("url", Text, nullable=False),
+    Column("ra_name", String(64), nullable=True),  # NULL: every RA
+    Column("events", Text, nullable=False),  # JSON list
+    Column("secret_sealed", Text, nullable=False),
+    Column("ca_certificates_pem", Text, nullable=True),
+    Column("created_at", UTCDateTime, nullable=False),
+    Column("created_by", String(200), nullable=False),
+)
+
+smtp_settings = Table(
+    "smtp_settings",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=False),  # always 1
+    Column("host", String(255), nullable=False),
+    Column("port", Integer, nullable=False),
+    Column("from_address", String(254), nullable=False),
+    Column("security", String(16), nullable=False),
+    Column("username", String(255), nullable=True),
+    Column("password_sealed", Text, nullable=True),
+    Column("ca_certificates_pem", Text, nullable=True),
+    Column("updated_at", UTCDateTime, nullable=False),
+    Column("updated_by", String(200), nullable=False),
+)
+
+notification_deliveries = Table(
+    "notification_deliveries",
+    metadata,
+    Column("delivery_id", String(32), primary_key=True),
+    Column("event_id", String(32), nullable=False),
+    Column("channel", String(16), nullable=False),
+    Column("target", Text, nullable=False),
+    Column("event", String(16), nullable=False),
+    Column("request_id", String(24), nullable=False),
+    Column("subscription_id", String(32), nullable=True),
+    Column("payload", Text, nullable=False),
+    Column("state", String(16), nullable=False),
+    Column("attempts", Integer, nullable=False),
+    Column("created_at", UTCDateTime, nullable=False),
+    Column("next_attempt_at", UTCDateTime, nullable=False),
+    Column("last_attempt_at", UTCDateTime, nullable=True),
+    Column("last_status", Integer, nullable=True),
+    Column("last_error", Text, nullable=False),
+    Index("ix_notification_deliveries_state_due", "state", "next_attempt_at"),
+    Index("ix_notification_deliveries_created_at", "created_at"),
+)
+
+notification_attempts = Table(
+    "notification_attempts",
+    metadata,
+    Column("delivery_id", String(32), ForeignKey("notification_deliveries.delivery_id"), primary_key=True),
+    Column("number", Integer, primary_key=True),
+    Column("at", UTCDateTime, nullable=False),
+    Column("ok", Boolean, nullable=False),
+    Column("status", Integer, nullable=True),
+    Column("error", Text, nullable=False),
+)

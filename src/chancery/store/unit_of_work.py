@@ -16,6 +16,7 @@ from chancery.store.identity import (
     SessionRepository,
     UserRepository,
 )
+from chancery.store.notifications import NotificationRepository
 from chancery.store.ocsp_responses import OcspResponseRepository
 from chancery.store.policies import PolicyRepository
 from chancery.store.profiles import ProfileRepository
@@ -55,3 +56,4 @@ class UnitOfWork:
         self.policies = PolicyRepository(conn)
         self.emv = EmvRepository(conn)
         self.registration = RegistrationRepository(conn)
+        self.notifications = NotificationRepository(conn)

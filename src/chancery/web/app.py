@@ -15,12 +15,24 @@ from starlette.types import Receive, Scope, Send
 
 from chancery import __version__
 from chancery.errors import CAError
+from chancery.portal import create_portal
 from chancery.protocols import aia, crl
 from chancery.protocols.ocsp import PREFIX as OCSP_PREFIX
 from chancery.protocols.ocsp import OcspEndpoint
 from chancery.protocols.rest import problems
 from chancery.protocols.rest.deps import RestServices
-from chancery.protocols.rest.routes import audit, cas, certificates, emv, identity, operations, profiles, revocation
+from chancery.protocols.rest.routes import (
+    audit,
+    cas,
+    certificates,
+    emv,
+    emv_brands,
+    identity,
+    operations,
+    profiles,
+    revocation,
+)
+from chancery.protocols.rest.routes import registration as ra_routes
 from chancery.services.health import HealthService
 from chancery.services.revocation.crls import CrlPublisher
 from chancery.services.revocation.ocsp import OcspService
@@ -89,9 +101,12 @@ def create_app(
     api.include_router(operations.router)
     api.include_router(audit.router)
     api.include_router(emv.router)
+    api.include_router(emv_brands.router)
+    api.include_router(ra_routes.router)
     app.include_router(api)
     app.include_router(aia.router)
     app.include_router(crl.router)
+    app.mount("/portal", create_portal(services))  # type: ignore[arg-type]  # wiring.Application is both
     app.router.routes[:0] = certificates.hot_routes(API_PREFIX)
 
     @app.get("/health", tags=["health"])

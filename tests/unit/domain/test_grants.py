@@ -287,6 +287,7 @@ def test_write_permissions_are_what_we_think() -> None:
         Permission.RA_MANAGE,
         Permission.REQUEST_SUBMIT,
         Permission.REQUEST_APPROVE,
+        Permission.NOTIFY_MANAGE,
     } == WRITES
 
 
@@ -298,6 +299,7 @@ def test_only_administrators_approve_export_keys_or_manage_users_tokens_and_poli
         Permission.TOKEN_MANAGE,
         Permission.POLICY_MANAGE,
         Permission.LINT_DISABLE,
+        Permission.NOTIFY_MANAGE,
     ):
         holders = {role for role, permissions in ROLE_PERMISSIONS.items() if permission in permissions}
         assert holders == {Role.ADMINISTRATOR}, permission

@@ -5,7 +5,6 @@ from __future__ import annotations
 import pytest
 
 from chancery.domain.principals import Role
-from chancery.errors import Malformed
 from chancery.domain.registration import (
     ID_SYMBOLS,
     TRANSITIONS,
@@ -15,6 +14,7 @@ from chancery.domain.registration import (
     new_request_id,
     normalise_request_id,
 )
+from chancery.errors import Malformed
 
 
 def test_request_ids_carry_80_random_bits_in_readable_groups() -> None:

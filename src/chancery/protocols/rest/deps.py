@@ -17,6 +17,7 @@ from chancery.services.audit.service import AuditService
 from chancery.services.authority.hierarchy import HierarchyService
 from chancery.services.authority.issuance import IssuanceService
 from chancery.services.certificates import CertificateService
+from chancery.services.emv.requests import EmvRequests
 from chancery.services.emv.service import EmvService
 from chancery.services.identity.accounts import AccountService
 from chancery.services.identity.authentication import Authenticator
@@ -24,6 +25,10 @@ from chancery.services.identity.directory_settings import DirectorySettingsServi
 from chancery.services.policies import PolicyService
 from chancery.services.profiles.preview import ProfilePreviews
 from chancery.services.profiles.service import ProfileService
+from chancery.services.registration.authorities import RaDirectory
+from chancery.services.registration.decisions import RequestDecisions
+from chancery.services.registration.delivery import RequestDelivery
+from chancery.services.registration.intake import RequestIntake
 from chancery.services.revocation.bulk import BulkRevocation
 from chancery.services.revocation.crls import CrlPublisher
 from chancery.services.revocation.settings import RevocationSettingsService
@@ -50,6 +55,11 @@ class RestServices(Protocol):
     dual_control: DualControl
     audit: AuditService
     emv: EmvService
+    emv_requests: EmvRequests
+    ras: RaDirectory
+    ra_intake: RequestIntake
+    ra_decisions: RequestDecisions
+    ra_delivery: RequestDelivery
 
 
 async def get_services(request: Request) -> RestServices:
@@ -92,3 +102,16 @@ async def get_principal(
 PrincipalDep = Annotated[Principal, Depends(get_principal)]
 # For routes that authenticate by hand (the issuance hot path): same scheme in the OpenAPI document.
 BEARER_SECURITY = {"security": [{"HTTPBearer": []}]}
+
+
+async def get_optional_principal(
+    request: Request, services: ServicesDep, _: Annotated[object, Depends(bearer_scheme)] = None
+) -> Principal | None:
+    """``None`` for a caller who presents no credentials (anonymous RA requests); otherwise
+    exactly :func:`get_principal`: a bad token is 401, never silently anonymous."""
+    if "authorization" not in request.headers and client_certificate(request.scope) is None:
+        return None
+    return await get_principal(request, services)
+
+
+OptionalPrincipalDep = Annotated[Principal | None, Depends(get_optional_principal)]

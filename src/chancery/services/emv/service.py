@@ -57,6 +57,16 @@ class NewIssuer:
 
 
 @dataclass(frozen=True)
+class CertificationSubject:
+    """An issuer key a scheme CA certifies; ``label`` names it in the audit log."""
+
+    issuer_identifier: str
+    key: EmvPublicKey
+    expiry: Expiry
+    label: str
+
+
+@dataclass(frozen=True)
 class IccRequest:
     pan: str
     expiry: str  # MMYY
@@ -130,6 +140,10 @@ class EmvService:
             bytes.fromhex(record.rid), record.index, EmvPublicKey.from_numbers(record.modulus, record.exponent)
         )
 
+    def ca(self, principal: Principal, name: str) -> EmvCaRecord:
+        require(principal, Permission.CA_READ, name)
+        return self._ca(name)
+
     def list_cas(self, principal: Principal) -> tuple[EmvCaRecord, ...]:
         require(principal, Permission.CA_READ)
         with self._tx.read() as uow:
@@ -172,32 +186,47 @@ class EmvService:
 
     def certify_issuer(self, principal: Principal, issuer: str, ca: str, expiry: str) -> IssuerCertification:
         """The scheme CA ``ca`` signs ``issuer``'s key (Book 2 §5.3, format '02'); the issuer keeps it."""
-        require(principal, Permission.CA_MANAGE, ca)
         require(principal, Permission.CA_MANAGE, issuer)
-        until = Expiry.parse(expiry)
-        if until.has_expired(self._clock.now().date()):
-            raise Malformed(f"expiry {expiry} is in the past")
-        ca_record, issuer_record = self._ca(ca), self._issuer(issuer)
-        ca_key = self._keys.load_raw_rsa(ca_record.key_id)
+        issuer_record = self._issuer(issuer)
         issuer_key = EmvPublicKey.from_numbers(issuer_record.modulus, issuer_record.exponent)
+        subject = CertificationSubject(issuer_record.issuer_identifier, issuer_key, Expiry.parse(expiry), issuer)
+        return self.certify_key(principal, ca, subject, keep_for=issuer_record.name)
+
+    def certify_key(
+        self, principal: Principal, ca: str, subject: CertificationSubject, keep_for: str | None = None
+    ) -> IssuerCertification:
+        """The scheme CA ``ca`` signs an issuer key (Book 2 §5.3, format '02') with its next serial,
+        checked as a terminal would before anyone gets it; ``keep_for`` names the issuer here that
+        keeps it (``None``: an issuer elsewhere, which sent a request)."""
+        require(principal, Permission.CA_MANAGE, ca)
+        if subject.expiry.has_expired(self._clock.now().date()):
+            raise Malformed(f"expiry {subject.expiry.mmyy} is in the past")
+        ca_record = self._ca(ca)
+        ca_key = self._keys.load_raw_rsa(ca_record.key_id)
         now = self._clock.now()
 
         def certify(uow: UnitOfWork) -> IssuerCertification:
             serial = uow.emv.take_ca_serial(ca_record.name).to_bytes(3, "big")
-            contents = IssuerCertificateContents(issuer_record.issuer_identifier, until, serial, issuer_key)
+            contents = IssuerCertificateContents(subject.issuer_identifier, subject.expiry, serial, subject.key)
             signed = prepare_issuer_certificate(contents, ca_key.modulus_length).sign(ca_key)
             # What a terminal will do, before anyone gets it (Book 2 §5.3)
             verify_issuer_certificate(signer_public_key(ca_key), signed, pan=None, today=now.date())
             certification = IssuerCertification(
                 ca_record.rid, ca_record.index, signed.certificate, signed.remainder, signed.exponent,
-                until.mmyy, serial, now,
+                subject.expiry.mmyy, serial, now,
             )  # fmt: skip
-            uow.emv.certify_issuer(issuer_record.name, certification)
-            details = {"ca": ca_record.name, "serial": serial.hex().upper(), "expiry": until.mmyy}
-            uow.audit.append(
-                [AuditEvent("emv.issuer-certified", principal.name, ca=ca_record.name, target=issuer, details=details)],
-                now,
+            if keep_for is not None:
+                uow.emv.certify_issuer(keep_for, certification)
+            details = {
+                "ca": ca_record.name,
+                "serial": serial.hex().upper(),
+                "expiry": subject.expiry.mmyy,
+                "issuer_identifier": subject.issuer_identifier,
+            }
+            event = AuditEvent(
+                "emv.issuer-certified", principal.name, ca=ca_record.name, target=subject.label, details=details
             )
+            uow.audit.append([event], now)
             return certification
 
         return self._writer.run(certify)

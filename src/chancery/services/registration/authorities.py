@@ -11,7 +11,7 @@ from chancery.domain.names import ra_name
 from chancery.domain.permissions import Permission
 from chancery.domain.principals import Principal, Role
 from chancery.domain.registration import MAX_APPROVALS, ProfilePolicy, RaRecord
-from chancery.errors import Malformed, NotFound
+from chancery.errors import Conflict, Malformed, NotFound
 from chancery.services.approvals import DualControl
 from chancery.services.authorization import require
 from chancery.services.ports import DurableWriter, Transactions, UnitOfWork
@@ -74,6 +74,10 @@ class RaDirectory:
             "description": new.description,
             "notify_emails": list(emails),
         }
+        with self._tx.read() as uow:  # an operation that cannot succeed does not wait for approval
+            _check_names(uow, new.ca, new.profiles)
+            if uow.registration.get_ra(name) is not None:
+                raise Conflict(f"an RA named {name!r} exists")
         summary = f"create RA {name} on CA {new.ca} for {', '.join(new.profiles)} ({new.policy.approvals} approvals)"
         self._dual.guard(principal, "ra.create", payload, summary)
         now = self._clock.now()
@@ -105,6 +109,11 @@ class RaDirectory:
         current = self.get(name)
         require(principal, Permission.RA_MANAGE, current.ca)
         payload = {"name": name, "profile": profile, "policy": None if policy is None else _policy_payload(policy)}
+        if policy is None and profile not in current.profiles:
+            raise NotFound(f"RA {name} does not take profile {profile!r}")
+        if policy is not None:
+            with self._tx.read() as uow:  # checked again when it runs
+                _check_names(uow, current.ca, (profile,))
         what = "remove profile" if policy is None else f"set policy ({_describe(policy)}) for"
         self._dual.guard(principal, "ra.set-policy", payload, f"{what} {profile} on RA {name}")
         now = self._clock.now()
@@ -164,10 +173,14 @@ def _describe(policy: ProfilePolicy) -> str:
 
 
 def _check_targets(uow: UnitOfWork, record: RaRecord) -> None:
-    authority = uow.authorities.get(record.ca)
+    _check_names(uow, record.ca, record.profiles)
+
+
+def _check_names(uow: UnitOfWork, ca: str, profiles: tuple[str, ...]) -> None:
+    authority = uow.authorities.get(ca)
     if authority is None:
-        raise NotFound(f"no CA named {record.ca!r}")
-    for profile, _ in record.policies:
+        raise NotFound(f"no CA named {ca!r}")
+    for profile in profiles:
         latest = uow.profiles.latest(profile)
         if latest is None:
             raise NotFound(f"no profile named {profile!r}")

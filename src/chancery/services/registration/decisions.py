@@ -17,7 +17,7 @@ from chancery.clock import Clock
 from chancery.domain.audit import AuditEvent, Outcome
 from chancery.domain.identity import dn_key
 from chancery.domain.permissions import Permission
-from chancery.domain.principals import Principal, Role
+from chancery.domain.principals import SYSTEM, Principal, Role
 from chancery.domain.registration import (
     ANONYMOUS,
     ProfilePolicy,
@@ -95,7 +95,9 @@ class RequestDecisions:
         request = self.details(principal, request_id)
         if request.csr is None:
             return None
-        return self._previews.preview(principal, request.profile, request.ca, request.csr)
+        # Reading the request (checked above) covers reading its profile: an officer's grant is
+        # often scoped to the RA alone, which an unscoped profile:read check would refuse.
+        return self._previews.preview(SYSTEM, request.profile, request.ca, request.csr)
 
     # -- deciding ----------------------------------------------------------------------------------
 
@@ -283,7 +285,8 @@ def _closing_problem(
         if policy.deny_needs_reason and not reason.strip():
             return Malformed(f"RA {ra.name} needs a reason to deny a request")
         return None
-    own = (principal.name if principal is not None else ANONYMOUS) == request.requester
+    # An anonymous request's ID is its only credential: whoever holds it may withdraw it, logged in or not.
+    own = request.requester == ANONYMOUS or (principal is not None and principal.name == request.requester)
     if own:
         return None
     if principal is not None and may_approve(principal, ra, request.profile, policy, groups_of(uow, principal.name)):
