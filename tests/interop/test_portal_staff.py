@@ -9,6 +9,8 @@ import re
 from collections.abc import Iterator
 
 import pytest
+from cryptography import x509
+from cryptography.hazmat.primitives.serialization import pkcs7
 from fastapi.testclient import TestClient
 
 from chancery import wiring
@@ -179,3 +181,22 @@ def test_the_audit_view_is_for_auditors_and_a_refusal_is_a_friendly_audited_403(
 
 def test_hsts_is_sent_over_tls(browser: TestClient) -> None:
     assert browser.get("/portal/").headers["strict-transport-security"] == HSTS
+
+
+def test_the_issued_certificate_downloads_as_pem_der_and_p7b(staffed: wiring.Application, browser: TestClient) -> None:
+    request_id = anonymous_request(staffed, "dl.example.com")
+    assert browser.get(f"/portal/requests/{request_id}/certificate.pem").status_code == 409  # not issued yet
+    log_in(browser, "olga")
+    approved = browser.post(f"/portal/queue/{request_id}/approve", data={"csrf_token": token(browser, "/")})
+    assert approved.headers["location"] == f"/portal/queue/{request_id}?notice=issued"
+
+    pem = browser.get(f"/portal/requests/{request_id}/certificate.pem")
+    assert pem.headers["content-type"] == "application/pem-certificate-chain"
+    assert pem.headers["content-disposition"] == f'attachment; filename="{request_id}.pem"'
+    leaf, *chain = x509.load_pem_x509_certificates(pem.content)
+    assert leaf.subject.rfc4514_string() == "CN=dl.example.com" and len(chain) == 2
+    der = browser.get(f"/portal/requests/{request_id}/certificate.der")
+    assert x509.load_der_x509_certificate(der.content) == leaf
+    p7b = browser.get(f"/portal/requests/{request_id}/certificate.p7b")
+    assert set(pkcs7.load_der_pkcs7_certificates(p7b.content)) == {leaf, *chain}  # a SET OF: DER-sorted
+    assert browser.get(f"/portal/requests/{request_id}/certificate.p12").status_code == 400

@@ -17,7 +17,7 @@ from chancery.portal.forms import MAX_FORM_BYTES
 from chancery.portal.rendering import Pages
 from chancery.portal.routes import audit, browse, public, queue, requests, staff
 from chancery.portal.security import FormSizeLimit, SecurityHeaders
-from chancery.portal.viewer import LoginRequired, PortalServices, identify, record_if_denied
+from chancery.portal.viewer import LoginRequired, PortalServices, Viewer, identify, record_if_denied
 
 log = logging.getLogger(__name__)
 
@@ -39,7 +39,7 @@ def create_portal(services: PortalServices, max_form_bytes: int = MAX_FORM_BYTES
 
     async def on_ca_error(request: Request, error: Exception) -> Response:
         assert isinstance(error, CAError)
-        await identify(request)
+        await _identified(request)
         await run_in_threadpool(record_if_denied, request, error)
         return pages.error(request, error)
 
@@ -48,13 +48,13 @@ def create_portal(services: PortalServices, max_form_bytes: int = MAX_FORM_BYTES
 
     async def on_validation_error(request: Request, error: Exception) -> Response:
         assert isinstance(error, RequestValidationError)
-        await identify(request)
+        await _identified(request)
         fields = ", ".join(str(e.get("loc", ("",))[-1]) for e in error.errors()[:5])
         return pages.error(request, Malformed(f"the form was not filled in as expected ({fields}): try again"))
 
     async def on_http_error(request: Request, error: Exception) -> Response:
         assert isinstance(error, StarletteHTTPException)
-        await identify(request)
+        await _identified(request)
         if error.status_code == 404:
             return pages.error(request, NotFound("there is no such page"))
         response = pages.render(request, "error.html", error.status_code, title="That did not work", error=None)
@@ -74,3 +74,11 @@ def create_portal(services: PortalServices, max_form_bytes: int = MAX_FORM_BYTES
     portal.add_exception_handler(Exception, on_unexpected)
     portal.add_middleware(FormSizeLimit, max_bytes=max_form_bytes, refuse=refuse)
     return SecurityHeaders(portal)
+
+
+async def _identified(request: Request) -> None:
+    """Who is asking, for an error page; anonymous when even that fails (the database is down)."""
+    try:
+        await identify(request)
+    except CAError:
+        request.state.viewer = Viewer(None, "")

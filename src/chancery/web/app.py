@@ -40,6 +40,7 @@ from chancery.web.limits import BodySizeLimit
 
 log = logging.getLogger(__name__)
 API_PREFIX = "/api/v1"
+PORTAL_PREFIX = "/portal"
 
 
 class WebServices(RestServices, Protocol):
@@ -106,7 +107,7 @@ def create_app(
     app.include_router(api)
     app.include_router(aia.router)
     app.include_router(crl.router)
-    app.mount("/portal", create_portal(services))  # type: ignore[arg-type]  # wiring.Application is both
+    app.mount(PORTAL_PREFIX, create_portal(services))  # type: ignore[arg-type]  # wiring.Application is both
     app.router.routes[:0] = certificates.hot_routes(API_PREFIX)
 
     @app.get("/health", tags=["health"])
@@ -119,5 +120,10 @@ def create_app(
     app.add_exception_handler(RequestValidationError, problems.on_validation_error)
     app.add_exception_handler(StarletteHTTPException, problems.on_http_error)
     app.add_exception_handler(Exception, problems.on_unexpected)
-    app.add_middleware(BodySizeLimit, max_bytes=max_body_bytes, on_too_large=problems.ca_error_response)
+    app.add_middleware(
+        BodySizeLimit,
+        max_bytes=max_body_bytes,
+        on_too_large=problems.ca_error_response,
+        delegated=(PORTAL_PREFIX + "/",),  # the portal's forms have their own, smaller limit and an HTML 413
+    )
     return ChanceryApp(app, OcspEndpoint(services.ocsp, services.clock))

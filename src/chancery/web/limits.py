@@ -10,15 +10,20 @@ from chancery.errors import PayloadTooLarge
 
 
 class BodySizeLimit:
-    """Refuse bodies over ``max_bytes``: by Content-Length up front, or while streaming."""
+    """Refuse bodies over ``max_bytes``: by Content-Length up front, or while streaming.
 
-    def __init__(self, app: ASGIApp, max_bytes: int, on_too_large: Any) -> None:
+    Paths under ``delegated`` prefixes are left to their application, which enforces a smaller
+    limit of its own and answers in its own form (the portal: an HTML page, not a problem document).
+    """
+
+    def __init__(self, app: ASGIApp, max_bytes: int, on_too_large: Any, delegated: tuple[str, ...] = ()) -> None:
         self.app = app
         self.max_bytes = max_bytes
         self.on_too_large = on_too_large
+        self.delegated = delegated
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http":
+        if scope["type"] != "http" or scope["path"].startswith(self.delegated):
             await self.app(scope, receive, send)
             return
         for name, value in scope.get("headers", ()):
