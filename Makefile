@@ -4,7 +4,8 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-stamp
 # command:package pairs the tests need
-SYSTEM_TOOLS := openssl:openssl pg_isready:postgresql-client slapd:slapd slapadd:slapd ldapsearch:ldap-utils chromium:chromium
+SYSTEM_TOOLS := openssl:openssl pg_isready:postgresql-client slapd:slapd slapadd:slapd ldapsearch:ldap-utils chromium:chromium \
+	softhsm2-util:softhsm2 pkcs11-tool:opensc
 
 .PHONY: run test venv system-deps postgres bench lint clean
 
@@ -50,6 +51,7 @@ bench: $(STAMP)
 	$(BIN)/python bench/revocation.py
 	$(BIN)/python bench/login.py
 	$(BIN)/python bench/emv.py
+	$(BIN)/python bench/keys.py
 
 lint: $(STAMP)
 	$(BIN)/lint-imports

@@ -190,6 +190,26 @@ class WrongPassphrase(KeystoreUnavailable):
     """The key store passphrase does not open the sealed keys."""
 
 
+class TokenUnavailable(KeystoreUnavailable):
+    """The PKCS#11 module does not load, the token is not there, or it stopped answering."""
+
+
+class WrongPin(KeystoreUnavailable):
+    """The PKCS#11 token refused the PIN (the PIN itself is never quoted)."""
+
+
+class HsmKeyMissing(KeystoreUnavailable):
+    """A key Chancery recorded is not in the token any more, or is not the key it recorded."""
+
+
+class UnsupportedMechanism(Conflict):
+    """The token cannot do what was asked (a key type or signature mechanism it lacks)."""
+
+
+class KeyLabelNotFound(NotFound):
+    """No private key with this label in the token."""
+
+
 class ConfigurationError(CAError):
     """Settings are invalid; start-up stops."""
 

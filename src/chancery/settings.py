@@ -49,6 +49,9 @@ class Settings(BaseModel):
     revocation_interval_seconds: float = Field(
         default=60.0, ge=1, le=3600, description="How often CRLs, OCSP responses and responders are refreshed."
     )
+    pkcs11_sessions: int = Field(
+        default=8, ge=1, le=64, description="How many PKCS#11 sessions sign at once (the token's session pool)."
+    )
     token_cache_seconds: float = Field(
         default=5.0, ge=0, le=300, description="How long an authenticated API token is trusted without a database read."
     )

@@ -10,6 +10,7 @@ from rich.table import Table
 
 from chancery.cli.session import application, console, operator, read_input, write_output
 from chancery.domain.exports import ExportFormat
+from chancery.domain.keystores import KeyLocation, location_of
 from chancery.domain.keytypes import KeyType
 from chancery.pki.encoding import to_pem
 from chancery.services.authority.hierarchy import NewCA
@@ -22,6 +23,16 @@ DaysOption = Annotated[int | None, typer.Option("--days", help="Validity in days
 PathLengthOption = Annotated[
     int | None, typer.Option("--path-length", help="pathLenConstraint: how many CA levels may follow below.")
 ]
+KeyStoreOption = Annotated[
+    str, typer.Option("--key-store", help="Where the CA key is made: software or pkcs11 (the configured HSM token).")
+]
+ExistingKeyOption = Annotated[
+    str | None,
+    typer.Option(
+        "--existing-key-label",
+        help="Adopt this key already in the HSM token instead of generating one (implies --key-store pkcs11).",
+    ),
+]
 
 
 @app.command("create-root")
@@ -31,14 +42,24 @@ def create_root(
     key_type: KeyTypeOption = "ec-p384",
     days: DaysOption = None,
     path_length: PathLengthOption = None,
+    key_store: KeyStoreOption = "software",
+    existing_key_label: ExistingKeyOption = None,
 ) -> None:
     """Create a self-signed root CA (keep this data directory offline).
 
     Example: chancery ca create-root root --subject "CN=Example Root CA,O=Example" --key-type ec-p384 --days 7300
+
+    Example (key in the HSM): chancery ca create-root root --subject "CN=Example Root CA" --key-store pkcs11
     """
     with application() as chancery:
         new = NewCA(
-            name=name, subject=subject, key_type=KeyType.parse(key_type), validity_days=days, path_length=path_length
+            name=name,
+            subject=subject,
+            key_type=KeyType.parse(key_type),
+            validity_days=days,
+            path_length=path_length,
+            key_store=_key_store(key_store, existing_key_label),
+            existing_key_label=existing_key_label,
         )
         record = chancery.hierarchy.create_root(operator(), new)
         console.print(
@@ -58,6 +79,8 @@ def create_intermediate(
     key_type: KeyTypeOption = "ec-p256",
     days: DaysOption = None,
     path_length: PathLengthOption = None,
+    key_store: KeyStoreOption = "software",
+    existing_key_label: ExistingKeyOption = None,
 ) -> None:
     """Create an intermediate (issuing) CA, signed by a local parent or by an offline one.
 
@@ -74,6 +97,8 @@ def create_intermediate(
         validity_days=days,
         path_length=path_length,
         parent=parent,
+        key_store=_key_store(key_store, existing_key_label),
+        existing_key_label=existing_key_label,
     )
     with application() as chancery:
         if parent is not None:
@@ -91,6 +116,11 @@ def create_intermediate(
             f"(`chancery ca sign-csr ROOT {csr_out.name} --profile sub-ca --out CERT`), then run "
             f"`chancery ca import-certificate {name} CERT --chain ROOT.pem`."
         )
+
+
+def _key_store(key_store: str, existing_key_label: str | None) -> str:
+    """The key store named; a key is adopted from the HSM only."""
+    return KeyLocation.PKCS11.value if existing_key_label is not None else KeyLocation.parse(key_store).value
 
 
 @app.command("sign-csr")
@@ -198,6 +228,7 @@ def show(name: str) -> None:
             ("status", r.status.value),
             ("subject", r.subject),
             ("key type", r.key_type.value),
+            ("key store", location_of(r.key_id).value),
             ("parent", r.parent or "-"),
             ("not after", f"{r.not_after:%Y-%m-%d %H:%M:%SZ}" if r.not_after else "-"),
             ("CRL", r.urls.crl),

@@ -41,6 +41,9 @@ BitsOption = Annotated[int, typer.Option("--bits", help="Key length: 1024 to 198
 ExponentOption = Annotated[int, typer.Option("--exponent", help="3 or 65537.")]
 JsonOption = Annotated[bool, typer.Option("--json", help="Print JSON (upper-case hex).")]
 MAX_BULK_BYTES = 64 * 1024 * 1024
+KeyStoreOption = Annotated[
+    str, typer.Option("--key-store", help="Where the key is made: software, or pkcs11 (the HSM, CKM_RSA_X_509).")
+]
 
 
 OutDirOption = Annotated[
@@ -75,16 +78,17 @@ def create_ca(
     index: Annotated[str, typer.Option("--index", help="CA public key index (tag 8F): 2 hex digits.")],
     bits: BitsOption,
     exponent: ExponentOption = 3,
+    key_store: KeyStoreOption = "software",
 ) -> None:
     """Create a scheme CA key in the key store (for test CAs, private-label schemes, labs).
 
-    Example: chancery emv ca create test-scheme --rid A000000999 --index 01 --bits 1408
+    Example: chancery emv ca create test-scheme --rid A000000999 --index 01 --bits 1408 --key-store pkcs11
     """
     key_index = parse_hex(index, "index", max_bytes=1)
     if len(key_index) != 1:
         raise Malformed("the index is one byte: two hex digits, e.g. 01")
     with application() as chancery:
-        record = chancery.emv.create_ca(operator(), NewEmvCa(name, rid, key_index[0], bits, exponent))
+        record = chancery.emv.create_ca(operator(), NewEmvCa(name, rid, key_index[0], bits, exponent, key_store))
     console.print(f"EMV CA {record.name}: RID {record.rid}, index {record.index:02X}, {bits} bits", highlight=False)
 
 
@@ -133,13 +137,14 @@ def create_issuer(
     bin_: Annotated[str, typer.Option("--bin", help="Issuer identifier: the leftmost 3 to 8 digits of its PANs.")],
     bits: BitsOption,
     exponent: ExponentOption = 3,
+    key_store: KeyStoreOption = "software",
 ) -> None:
     """Create an issuer key pair in the key store.
 
     Example: chancery emv issuer create bank --bin 476173 --bits 1152
     """
     with application() as chancery:
-        record = chancery.emv.create_issuer(operator(), NewIssuer(name, bin_, bits, exponent))
+        record = chancery.emv.create_issuer(operator(), NewIssuer(name, bin_, bits, exponent, key_store))
     console.print(f"EMV issuer {record.name}: BIN {record.issuer_identifier}, {bits} bits", highlight=False)
 
 

@@ -12,12 +12,15 @@ from chancery import __version__
 from chancery.cli import (
     approval,
     audit,
+    backup,
     ca,
+    ceremony,
     cert,
     crl,
     demo,
     emv,
     init,
+    keys,
     ldap,
     notify,
     policy,
@@ -52,11 +55,15 @@ app.add_typer(role.app, name="role")
 app.add_typer(token.app, name="token")
 app.add_typer(ldap.app, name="ldap")
 app.add_typer(audit.app, name="audit")
+app.add_typer(backup.app, name="backup")
 app.add_typer(approval.app, name="approval")
 app.add_typer(policy.app, name="policy")
 app.add_typer(ra.app, name="ra")
 app.add_typer(emv.app, name="emv")
 app.add_typer(notify.app, name="notify")
+app.add_typer(keys.app, name="keys")
+keys.app.command("require-quorum")(ceremony.require_quorum)
+app.add_typer(ceremony.app, name="ceremony")
 
 
 @app.callback(invoke_without_command=True)

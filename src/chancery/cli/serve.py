@@ -10,7 +10,9 @@ from typing import TYPE_CHECKING, Annotated, Any
 import typer
 
 from chancery import wiring
+from chancery.cli.custodians import CustodianPassphrases
 from chancery.cli.session import prompt_passphrase, settings
+from chancery.domain.custodians import PASSPHRASE_ENV_PREFIX
 
 if TYPE_CHECKING:
     from fastapi import FastAPI
@@ -65,11 +67,19 @@ def serve(
         **tls,
     }
     if workers > 1:
-        if config.passphrase() is None:
-            raise typer.BadParameter("several workers cannot prompt: set CHANCERY_KEY_PASSPHRASE")
+        if config.passphrase() is None and not any(name.startswith(PASSPHRASE_ENV_PREFIX) for name in os.environ):
+            raise typer.BadParameter(
+                "several workers cannot prompt: set CHANCERY_KEY_PASSPHRASE (or, for a key store that requires "
+                "a quorum, CHANCERY_CUSTODIAN_PASSPHRASE_<NAME> of enough custodians)"
+            )
         uvicorn.run("chancery.cli.serve:app_factory", factory=True, workers=workers, **options)  # type: ignore[arg-type]
         return
-    app = wiring.create_web_app(config, config.passphrase() or prompt_passphrase())
+
+    def passphrase() -> bytes:  # asked only when the key store requires no quorum
+        return config.passphrase() or prompt_passphrase()
+
+    # A key store that requires a quorum is opened here, once, by its custodians (environment or prompts).
+    app = wiring.create_web_app(config, passphrase, CustodianPassphrases().for_key_store)
     tune_garbage_collector()
     uvicorn.run(app, **options)  # type: ignore[arg-type]
 

@@ -13,6 +13,7 @@ import typer
 from rich.console import Console
 
 from chancery import wiring
+from chancery.cli.custodians import CustodianPassphrases
 from chancery.domain.principals import Principal, local_operator
 from chancery.errors import ConfigurationError, KeystoreUnavailable
 from chancery.settings import Settings, load_settings
@@ -39,15 +40,27 @@ def prompt_passphrase(confirm: bool = False) -> bytes:
     return first.encode()
 
 
+def prompt_pin(question: str) -> str:
+    """A PKCS#11 token's PIN, asked on the terminal (when the configuration says so)."""
+    if not sys.stdin.isatty():
+        raise KeystoreUnavailable("the token's PIN is asked on a terminal, and there is none here")
+    return getpass.getpass(question)
+
+
 @contextmanager
-def application(*, initialised: bool = True, confirm_passphrase: bool = False) -> Iterator[wiring.Application]:
-    """The wired application; ``initialised`` insists that ``chancery init`` ran."""
+def application(
+    *, initialised: bool = True, confirm_passphrase: bool = False, custodians: CustodianPassphrases | None = None
+) -> Iterator[wiring.Application]:
+    """The wired application; ``initialised`` insists that ``chancery init`` ran. A key store that
+    requires a quorum asks ``custodians`` (environment variables, then prompts)."""
     config = settings()
 
     def passphrase() -> bytes:
         return config.passphrase() or prompt_passphrase(confirm=confirm_passphrase)
 
-    app = wiring.build(config, passphrase)
+    app = wiring.build(
+        config, passphrase, custodians=(custodians or CustodianPassphrases()).for_key_store, pin_prompt=prompt_pin
+    )
     try:
         if initialised and not wiring.is_initialised(app):
             raise ConfigurationError(f"no Chancery in {config.data_dir}: run `chancery init` first")

@@ -8,8 +8,10 @@ from typing import Any, Protocol, TypeVar
 
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes
+from cryptography.hazmat.primitives.asymmetric.padding import AsymmetricPadding
 from cryptography.hazmat.primitives.asymmetric.types import PublicKeyTypes
 
+from chancery.domain.keystores import KeyLocation
 from chancery.domain.keytypes import KeyType
 
 T_co = TypeVar("T_co", covariant=True)
@@ -44,10 +46,22 @@ class KeyHandle(Protocol):
     @property
     def key_type(self) -> KeyType: ...
 
+    @property
+    def signs_on_device(self) -> bool:
+        """True when signing is a call to a device (a PKCS#11 token): callers on an event loop
+        run it in a worker thread."""
+        ...
+
     def public_key(self) -> PublicKeyTypes: ...
 
-    def sign_builder(self, builder: Signable[T_co], algorithm: hashes.HashAlgorithm | None) -> T_co:
-        """Return ``builder.sign(<this key>, algorithm)``."""
+    def sign_builder(
+        self,
+        builder: Signable[T_co],
+        algorithm: hashes.HashAlgorithm | None,
+        rsa_padding: AsymmetricPadding | None = None,
+    ) -> T_co:
+        """Return ``builder.sign(<this key>, algorithm)``; an RSA key may be given PSS padding
+        (RFC 4055 §3.1) instead of PKCS#1 v1.5."""
         ...
 
     def sign(self, data: bytes, algorithm: hashes.HashAlgorithm | None) -> bytes:
@@ -113,6 +127,22 @@ class KeyStore(Protocol):
 
     def purpose(self, key_id: str) -> KeyPurpose:
         """Why the key exists (a checkpoint verifier accepts only an audit key)."""
+        ...
+
+
+class KeyRouting(KeyStore, Protocol):
+    """A key store that spans the software store and a PKCS#11 token: the key id says where a
+    key lives, and new CA keys go where the caller asks."""
+
+    def generate_in(self, location: KeyLocation, key_type: KeyType, purpose: KeyPurpose) -> KeyHandle: ...
+
+    def generate_raw_rsa_in(self, location: KeyLocation, bits: int, exponent: int) -> RawRsaKey: ...
+
+    def adopt(self, label: str, purpose: KeyPurpose) -> KeyHandle:
+        """Take into use a private key that already exists in the token (found by its label).
+
+        Only a sensitive, non-extractable signing key is adopted.
+        """
         ...
 
 

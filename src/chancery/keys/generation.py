@@ -1,8 +1,9 @@
-"""Generating private keys of the supported types (in software)."""
+"""Generating private keys of the supported types (in software), and signing as X.509 does."""
 
 from __future__ import annotations
 
-from cryptography.hazmat.primitives.asymmetric import ec, ed25519, rsa
+from cryptography.hazmat.primitives import hashes
+from cryptography.hazmat.primitives.asymmetric import ec, ed25519, padding, rsa
 from cryptography.hazmat.primitives.asymmetric.types import PrivateKeyTypes
 
 from chancery.domain.keytypes import KeyAlgorithm, KeyType
@@ -21,3 +22,17 @@ def generate_private_key(key_type: KeyType) -> PrivateKeyTypes:
     if key_type.algorithm is KeyAlgorithm.EC:
         return ec.generate_private_key(_CURVES[key_type])
     return ed25519.Ed25519PrivateKey.generate()
+
+
+def sign_as_x509(key: PrivateKeyTypes, data: bytes, algorithm: hashes.HashAlgorithm | None) -> bytes:
+    """Sign ``data`` as X.509 signatures are made: ECDSA (DER), RSA PKCS#1 v1.5, or EdDSA (no hash).
+
+    ``key`` may be a software key or a token-backed stand-in (:mod:`chancery.keys.pkcs11.adapters`).
+    """
+    if isinstance(key, ec.EllipticCurvePrivateKey):
+        assert algorithm is not None
+        return key.sign(data, ec.ECDSA(algorithm))
+    if isinstance(key, rsa.RSAPrivateKey):
+        assert algorithm is not None
+        return key.sign(data, padding.PKCS1v15(), algorithm)
+    return key.sign(data)  # type: ignore[call-arg]

@@ -11,7 +11,8 @@ import secrets
 import threading
 
 from cryptography.hazmat.primitives import hashes, serialization
-from cryptography.hazmat.primitives.asymmetric import ec, padding, rsa
+from cryptography.hazmat.primitives.asymmetric import rsa
+from cryptography.hazmat.primitives.asymmetric.padding import AsymmetricPadding
 from cryptography.hazmat.primitives.asymmetric.types import PrivateKeyTypes, PublicKeyTypes
 from cryptography.hazmat.primitives.serialization import pkcs12
 
@@ -19,7 +20,7 @@ from chancery.domain.keytypes import KeyType
 from chancery.errors import Forbidden, KeystoreUnavailable, NotFound
 from chancery.keys import raw_rsa
 from chancery.keys.base import KeyHandle, KeyPurpose, Pkcs12Request, RawRsaKey, Signable, T_co
-from chancery.keys.generation import generate_private_key
+from chancery.keys.generation import generate_private_key, sign_as_x509
 from chancery.keys.sealing import DEFAULT_SCRYPT_N, KdfParameters, Sealer
 from chancery.keys.vault import SealedKey, SealedKeyVault
 
@@ -44,21 +45,25 @@ class SoftwareKeyHandle:
     def key_type(self) -> KeyType:
         return self._key_type
 
+    @property
+    def signs_on_device(self) -> bool:
+        return False
+
     def public_key(self) -> PublicKeyTypes:
         return self._public_key
 
-    def sign_builder(self, builder: Signable[T_co], algorithm: hashes.HashAlgorithm | None) -> T_co:
-        return builder.sign(self._private_key, algorithm)
+    def sign_builder(
+        self,
+        builder: Signable[T_co],
+        algorithm: hashes.HashAlgorithm | None,
+        rsa_padding: AsymmetricPadding | None = None,
+    ) -> T_co:
+        if rsa_padding is None:
+            return builder.sign(self._private_key, algorithm)
+        return builder.sign(self._private_key, algorithm, rsa_padding=rsa_padding)
 
     def sign(self, data: bytes, algorithm: hashes.HashAlgorithm | None) -> bytes:
-        key = self._private_key
-        if isinstance(key, ec.EllipticCurvePrivateKey):
-            assert algorithm is not None
-            return key.sign(data, ec.ECDSA(algorithm))
-        if isinstance(key, rsa.RSAPrivateKey):
-            assert algorithm is not None
-            return key.sign(data, padding.PKCS1v15(), algorithm)
-        return key.sign(data)  # type: ignore[call-arg]
+        return sign_as_x509(self._private_key, data, algorithm)
 
     def to_pkcs12(self, request: Pkcs12Request) -> bytes:
         """Serialise as PKCS#12 with PBES2 (AES-256-CBC, PBKDF2-SHA256) and a SHA-256 MAC (RFC 7292, RFC 8018)."""
@@ -101,6 +106,18 @@ class SoftwareKeyStore:
 
     def is_initialised(self) -> bool:
         return self._vault.get_check() is not None
+
+    @property
+    def sealer(self) -> Sealer:
+        """What seals and opens blobs now (re-keying opens with it before switching)."""
+        return self._sealer
+
+    def use_sealer(self, sealer: Sealer) -> None:
+        """Seal and open with ``sealer`` from now on: the store's secret changed (:mod:`chancery.keys.quorum`).
+        Keys already opened stay usable; the passphrase check is verified again at the next use."""
+        with self._lock:
+            self._sealer = sealer
+            self._kdf = None
 
     def initialise(self) -> None:
         """Record the passphrase check (and KDF salt) of a new store; a no-op when one exists."""

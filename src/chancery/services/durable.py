@@ -5,19 +5,32 @@ written once, as a generator that yields units of write work and receives each
 one's result after it is committed (:data:`Steps`). :func:`run_steps` drives
 it from a thread, :func:`run_steps_async` from asyncio without blocking the
 event loop; both feed a failed work item's exception back into the generator,
-so the use case handles it where it yielded.
+so the use case handles it where it yielded. A step may also be an
+:class:`OffLoop` call (a signature in an HSM): it blocks a thread, never the loop.
 """
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Awaitable, Callable, Generator
-from typing import Any, TypeVar
+from dataclasses import dataclass
+from typing import Any, Generic, TypeVar
 
 from chancery.services.ports import UnitOfWork
 
 T = TypeVar("T")
 Work = Callable[[UnitOfWork], Any]
-Steps = Generator[Work, Any, T]
+
+
+@dataclass(frozen=True)
+class OffLoop(Generic[T]):
+    """A step that is no write work but a blocking call, such as a signature made by a PKCS#11
+    token: :func:`run_steps` calls it in place, :func:`run_steps_async` in a worker thread."""
+
+    call: Callable[[], T]
+
+
+Steps = Generator[Work | OffLoop[Any], Any, T]
 
 
 def run_steps(steps: Steps[T], run: Callable[[Work], Any]) -> T:
@@ -26,7 +39,7 @@ def run_steps(steps: Steps[T], run: Callable[[Work], Any]) -> T:
         work = next(steps)
         while True:
             try:
-                result = run(work)
+                result = work.call() if isinstance(work, OffLoop) else run(work)
             except Exception as exc:  # noqa: BLE001 - handed back to the use case
                 work = steps.throw(exc)
             else:
@@ -41,7 +54,7 @@ async def run_steps_async(steps: Steps[T], submit: Callable[[Work], Awaitable[An
         work = next(steps)
         while True:
             try:
-                result = await submit(work)
+                result = await (asyncio.to_thread(work.call) if isinstance(work, OffLoop) else submit(work))
             except Exception as exc:  # noqa: BLE001 - handed back to the use case
                 work = steps.throw(exc)
             else:

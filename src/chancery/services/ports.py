@@ -10,6 +10,7 @@ from typing import Any, Protocol, TypeVar
 
 from chancery.domain.approvals import OperationState, PendingOperation
 from chancery.domain.audit import AuditCheckpoint, AuditEvent, AuditRecord
+from chancery.domain.custodians import CustodianRecord, KeystoreQuorum
 from chancery.domain.emv_records import EmvCaRecord, EmvIssuerRecord, IssuerCertification
 from chancery.domain.identity import (
     GranteeKind,
@@ -19,6 +20,7 @@ from chancery.domain.identity import (
     SessionRecord,
     UserRecord,
 )
+from chancery.domain.keystores import HsmKeyRecord, Pkcs11Settings
 from chancery.domain.notifications import Delivery, DeliveryAttempt, DeliveryState, SmtpSettings, WebhookSubscription
 from chancery.domain.queries import AuditFilter, CertificateFilter, Page, PageRequest, RevocationFilter
 from chancery.domain.records import (
@@ -181,6 +183,16 @@ class RegistrationRepository(Protocol):
     def update_request(self, request_id: str, **values: Any) -> None: ...
 
 
+class CustodianRepository(Protocol):
+    """Enrolled key custodians (their Argon2id verifiers) and the key store's quorum, if any."""
+
+    def add(self, record: CustodianRecord) -> None: ...
+    def get(self, name: str) -> CustodianRecord | None: ...
+    def list(self) -> tuple[CustodianRecord, ...]: ...
+    def remove(self, name: str) -> bool: ...
+    def quorum(self) -> KeystoreQuorum | None: ...
+
+
 class TrustAnchorRepository(Protocol):
     def add(self, record: TrustAnchorRecord) -> None: ...
     def list(self) -> tuple[TrustAnchorRecord, ...]: ...
@@ -249,6 +261,8 @@ class UnitOfWork(Protocol):
     emv: EmvRepository
     registration: RegistrationRepository
     notifications: NotificationRepository
+    key_stores: KeyStoreRepository
+    custodians: CustodianRepository
 
 
 class Transactions(Protocol):
@@ -286,6 +300,14 @@ class ClusterLock(Protocol):
     """
 
     def hold(self, name: str) -> AbstractContextManager[bool]: ...
+
+
+class KeyStoreRepository(Protocol):
+    """The PKCS#11 configuration (never the PIN) and the keys Chancery uses in the token."""
+
+    def get_pkcs11(self) -> Pkcs11Settings | None: ...
+    def put_pkcs11(self, settings: Pkcs11Settings) -> None: ...
+    def hsm_keys(self) -> tuple[HsmKeyRecord, ...]: ...
 
 
 class NotificationRepository(Protocol):

@@ -542,3 +542,50 @@ notification_attempts = Table(
     Column("status", Integer, nullable=True),
     Column("error", Text, nullable=False),
 )
+
+# Key ceremonies (migration 0010): enrolled custodians and, when the software key store
+# requires a quorum, each custodian's share of its secret (sealed under their passphrase).
+custodians = Table(
+    "custodians",
+    metadata,
+    Column("name", String(32), primary_key=True),
+    Column("verifier", Text, nullable=False),  # Argon2id hash of the custodian's passphrase
+    Column("created_at", UTCDateTime, nullable=False),
+    Column("created_by", String(200), nullable=False),
+)
+
+keystore_shares = Table(
+    "keystore_shares",
+    metadata,
+    Column("custodian", String(32), ForeignKey("custodians.name"), primary_key=True),
+    Column("quorum_id", String(32), nullable=False),
+    Column("threshold", Integer, nullable=False),
+    Column("share_index", Integer, nullable=False),
+    Column("blob", Text, nullable=False),  # AES-256-GCM under a key derived from the passphrase
+    Column("created_at", UTCDateTime, nullable=False),
+)
+
+pkcs11_settings = Table(
+    "pkcs11_settings",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=False),  # always 1
+    Column("module", Text, nullable=False),
+    Column("token_label", String(32), nullable=True),
+    Column("slot", BigInteger, nullable=True),
+    Column("pin_kind", String(8), nullable=False),  # env, file or prompt: where the PIN is read, never the PIN
+    Column("pin_reference", Text, nullable=False),
+    Column("updated_at", UTCDateTime, nullable=False),
+    Column("updated_by", String(200), nullable=False),
+)
+
+hsm_keys = Table(
+    "hsm_keys",
+    metadata,
+    Column("key_id", String(80), primary_key=True),  # pkcs11:<hex CKA_ID>
+    Column("label", String(256), nullable=False),
+    Column("key_type", String(16), nullable=False),
+    Column("purpose", String(16), nullable=False),
+    Column("public_key_der", LargeBinary, nullable=False),  # SubjectPublicKeyInfo
+    Column("adopted", Boolean, nullable=False),
+    Column("created_at", UTCDateTime, nullable=False),
+)

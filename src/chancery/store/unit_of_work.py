@@ -8,6 +8,7 @@ from chancery.store.approvals import OperationRepository
 from chancery.store.audit import AuditRepository
 from chancery.store.authorities import AuthorityRepository
 from chancery.store.certificates import CertificateRepository
+from chancery.store.custodians import CustodianRepository
 from chancery.store.emv import EmvRepository
 from chancery.store.identity import (
     GrantRepository,
@@ -16,6 +17,7 @@ from chancery.store.identity import (
     SessionRepository,
     UserRepository,
 )
+from chancery.store.key_stores import KeyStoreRepository
 from chancery.store.notifications import NotificationRepository
 from chancery.store.ocsp_responses import OcspResponseRepository
 from chancery.store.policies import PolicyRepository
@@ -57,3 +59,5 @@ class UnitOfWork:
         self.emv = EmvRepository(conn)
         self.registration = RegistrationRepository(conn)
         self.notifications = NotificationRepository(conn)
+        self.key_stores = KeyStoreRepository(conn)
+        self.custodians = CustodianRepository(conn)

@@ -7,6 +7,7 @@ import json
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from chancery.domain.keystores import KeyLocation, location_of
 from chancery.domain.keytypes import KeyType
 from chancery.domain.records import CertificateAuthorityRecord, CertificateRecord, CertificateStatus
 from chancery.pki.encoding import der_to_pem
@@ -62,6 +63,12 @@ class CACreate(BaseModel):
     key_type: KeyType = KeyType.EC_P256
     validity_days: int | None = Field(default=None, ge=1, le=36600)
     path_length: int | None = Field(default=None, ge=0, le=16)
+    key_store: KeyLocation = Field(
+        default=KeyLocation.SOFTWARE, description="where the key is generated: software, or pkcs11 (the HSM token)"
+    )
+    existing_key_label: str | None = Field(
+        default=None, min_length=1, max_length=256, description="adopt this key already in the HSM (implies pkcs11)"
+    )
 
 
 class CertificateQuery(BaseModel):
@@ -159,6 +166,7 @@ class CAPublic(BaseModel):
     status: str
     subject: str
     key_type: str
+    key_store: str
     parent: str | None
     path_length: int | None
     not_after: dt.datetime | None
@@ -174,6 +182,7 @@ class CAPublic(BaseModel):
             status=record.status.value,
             subject=record.subject,
             key_type=record.key_type.value,
+            key_store=location_of(record.key_id).value,
             parent=record.parent,
             path_length=record.path_length,
             not_after=record.not_after,

@@ -30,7 +30,7 @@ from chancery.errors import Conflict
 from chancery.pki.encoding import to_der
 from chancery.pki.issuer import CertificateRequest, PreparedCertificate, Signer, prepare
 from chancery.services.authority.signers import SignerDirectory
-from chancery.services.durable import Steps, run_steps, run_steps_async
+from chancery.services.durable import OffLoop, Steps, run_steps, run_steps_async
 from chancery.services.ports import DurableWriter, UnitOfWork
 from chancery.services.profiles.lint_gate import LintGate
 
@@ -114,7 +114,10 @@ class IssuanceCycle:
             except Conflict:  # a serial collision, ~2**-64 likely: draw again
                 if attempt == _SERIAL_ATTEMPTS - 1:
                     raise
-        certificate = prepared.sign()
+        if issuer.signer.key.signs_on_device:  # an HSM round trip: off the event loop when there is one
+            certificate = yield OffLoop(prepared.sign)
+        else:
+            certificate = prepared.sign()
         der = to_der(certificate)
         yield _Store(issuer.name, record.serial, der, _issued_event(issuer, record, provenance, linted), now)
         issued_record = replace(record, state=CertificateState.ISSUED, der=der)

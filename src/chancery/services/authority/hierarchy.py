@@ -10,13 +10,14 @@ from cryptography import x509
 from chancery.clock import Clock
 from chancery.domain.audit import AuditEvent
 from chancery.domain.exports import ExportFormat
+from chancery.domain.keystores import KeyLocation, location_of
 from chancery.domain.keytypes import KeyType
 from chancery.domain.names import CAName, ca_name
 from chancery.domain.permissions import Permission
 from chancery.domain.principals import Principal
 from chancery.domain.records import CAStatus, CertificateAuthorityRecord, DistributionUrls, TrustAnchorRecord
 from chancery.errors import Conflict, Malformed, NotFound
-from chancery.keys.base import KeyHandle, KeyPurpose, KeyStore
+from chancery.keys.base import KeyHandle, KeyPurpose, KeyRouting
 from chancery.pki.chain import basic_constraints, is_ca_certificate, is_self_signed, verify_ca_chain
 from chancery.pki.csr import build_csr, csr_to_der, csr_to_pem
 from chancery.pki.encoding import fingerprint_sha256, load_certificates, to_der, to_pem, to_pkcs7
@@ -45,6 +46,8 @@ class NewCA:
     validity_days: int | None = None
     path_length: int | None = None
     parent: str | None = None
+    key_store: str = KeyLocation.SOFTWARE.value  # where a new key goes: software or pkcs11
+    existing_key_label: str | None = None  # adopt this key from the HSM instead of generating one
 
 
 @dataclass(frozen=True)
@@ -73,7 +76,7 @@ class HierarchyService:
         cycle: IssuanceCycle,
         signers: SignerDirectory,
         profiles: ProfileCatalog,
-        keys: KeyStore,
+        keys: KeyRouting,
         clock: Clock,
         base_url: str,
         dual_control: DualControl,
@@ -96,8 +99,8 @@ class HierarchyService:
         profile = self._profiles.get(ROOT_PROFILE)
         name, subject, validity = self._check_new(new, profile)
         self._dual.guard(principal, "ca.create-root", _payload(new), f"create root CA {name} ({format_name(subject)})")
-        key = self._keys.generate(new.key_type, KeyPurpose.CA)
-        record = self._add_pending(principal, _Pending(name, subject, new.key_type, key, parent=None))
+        key = self._new_key(new)
+        record = self._add_pending(principal, _Pending(name, subject, key.key_type, key, parent=None))
         request = CertificateRequest(
             subject=subject,
             public_key=key.public_key(),
@@ -122,8 +125,8 @@ class HierarchyService:
             raise Conflict(f"CA {new.parent!r} may not have subordinate CAs (pathLenConstraint 0)")
         summary = f"create intermediate CA {name} ({format_name(subject)}) under {parent.record.name}"
         self._dual.guard(principal, "ca.create-intermediate", _payload(new), summary)
-        key = self._keys.generate(new.key_type, KeyPurpose.CA)
-        record = self._add_pending(principal, _Pending(name, subject, new.key_type, key, parent=parent.record.name))
+        key = self._new_key(new)
+        record = self._add_pending(principal, _Pending(name, subject, key.key_type, key, parent=parent.record.name))
         request = CertificateRequest(
             subject=subject,
             public_key=key.public_key(),
@@ -140,9 +143,9 @@ class HierarchyService:
         name, subject, _ = self._check_new(new, self._profiles.get(SUBORDINATE_PROFILE))
         summary = f"create CA {name} ({format_name(subject)}) for a parent elsewhere"
         self._dual.guard(principal, "ca.create-pending", _payload(new), summary)
-        key = self._keys.generate(new.key_type, KeyPurpose.CA)
+        key = self._new_key(new)
         csr = build_csr(subject, key)
-        pending = _Pending(name, subject, new.key_type, key, parent=None, csr=csr_to_der(csr))
+        pending = _Pending(name, subject, key.key_type, key, parent=None, csr=csr_to_der(csr))
         record = self._add_pending(principal, pending)
         return PendingCA(record=record, csr_pem=csr_to_pem(csr))
 
@@ -295,10 +298,22 @@ class HierarchyService:
                 raise Malformed(f"validity must be between 1 and {profile.max_validity.days} days")
         if new.path_length is not None and not 0 <= new.path_length <= 16:
             raise Malformed("path length must be between 0 and 16")
+        KeyLocation.parse(new.key_store)
         with self._tx.read() as uow:
             if uow.authorities.get(name) is not None:
                 raise Conflict(f"a CA named {name!r} already exists")
         return name, subject, validity
+
+    def _new_key(self, new: NewCA) -> KeyHandle:
+        """A new key where ``new.key_store`` says, or the HSM key ``new.existing_key_label`` if no CA has it."""
+        if new.existing_key_label is None:
+            return self._keys.generate_in(KeyLocation.parse(new.key_store), new.key_type, KeyPurpose.CA)
+        key = self._keys.adopt(new.existing_key_label, KeyPurpose.CA)
+        with self._tx.read() as uow:
+            holder = next((ca.name for ca in uow.authorities.list() if ca.key_id == key.key_id), None)
+        if holder is not None:
+            raise Conflict(f"key {new.existing_key_label!r} is already the key of CA {holder!r}")
+        return key
 
     def _add_pending(self, principal: Principal, pending: _Pending) -> CertificateAuthorityRecord:
         record = CertificateAuthorityRecord(
@@ -317,6 +332,7 @@ class HierarchyService:
             uow.authorities.add(record)
             details = {"subject": record.subject, "key_type": pending.key_type.value, "key_id": pending.key.key_id}
             details["parent"] = pending.parent
+            details["key_store"] = location_of(pending.key.key_id).value
             uow.audit.append(
                 [AuditEvent("ca.created", principal.name, ca=record.name, details=details)], record.created_at
             )

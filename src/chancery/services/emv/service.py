@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from chancery.clock import Clock
 from chancery.domain.audit import AuditEvent
 from chancery.domain.emv_records import EmvCaRecord, EmvIssuerRecord, IssuerCertification, emv_name
+from chancery.domain.keystores import KeyLocation
 from chancery.domain.permissions import Permission
 from chancery.domain.principals import Principal
 from chancery.emv.capk import CaPublicKey
@@ -30,7 +31,7 @@ from chancery.emv.issuer_certificate import (
 from chancery.emv.rsa import EmvPublicKey, signer_public_key
 from chancery.emv.tlv import issuer_data_objects
 from chancery.errors import Conflict, Malformed, NotFound
-from chancery.keys.base import KeyStore
+from chancery.keys.base import KeyRouting
 from chancery.services.approvals import DualControl
 from chancery.services.authorization import require
 from chancery.services.ports import DurableWriter, Transactions, UnitOfWork
@@ -46,6 +47,7 @@ class NewEmvCa:
     index: int  # 0-255
     bits: int
     exponent: int = 3
+    key_store: str = KeyLocation.SOFTWARE.value  # or pkcs11: the key is made in the HSM (CKM_RSA_X_509)
 
 
 @dataclass(frozen=True)
@@ -54,6 +56,7 @@ class NewIssuer:
     issuer_identifier: str  # the BIN: 3 to 8 digits
     bits: int
     exponent: int = 3
+    key_store: str = KeyLocation.SOFTWARE.value
 
 
 @dataclass(frozen=True)
@@ -94,7 +97,7 @@ def masked_pan(pan: str) -> str:
 
 class EmvService:
     def __init__(
-        self, transactions: Transactions, writer: DurableWriter, keys: KeyStore, clock: Clock, dual: DualControl
+        self, transactions: Transactions, writer: DurableWriter, keys: KeyRouting, clock: Clock, dual: DualControl
     ) -> None:
         self._tx = transactions
         self._writer = writer
@@ -116,10 +119,12 @@ class EmvService:
         with self._tx.read() as uow:
             if uow.emv.get_ca(name) is not None:
                 raise Conflict(f"an EMV CA named {name!r} exists")
+        location = KeyLocation.parse(new.key_store)
         payload = {"name": name, "rid": rid, "index": new.index, "bits": new.bits, "exponent": new.exponent}
+        payload["key_store"] = location.value
         summary = f"create EMV CA {name} (RID {rid}, index {new.index:02X}, {new.bits} bits)"
         self._dual.guard(principal, "emv.create-ca", payload, summary)
-        key = self._keys.generate_raw_rsa(new.bits, new.exponent)
+        key = self._keys.generate_raw_rsa_in(location, new.bits, new.exponent)
         now = self._clock.now()
         record = EmvCaRecord(name, rid, new.index, key.key_id, key.modulus, key.public_exponent, now, principal.name)
 
@@ -159,10 +164,12 @@ class EmvService:
         with self._tx.read() as uow:
             if uow.emv.get_issuer(name) is not None:
                 raise Conflict(f"an EMV issuer named {name!r} exists")
+        location = KeyLocation.parse(new.key_store)
         payload = {"name": name, "issuer_identifier": identifier, "bits": new.bits, "exponent": new.exponent}
+        payload["key_store"] = location.value
         summary = f"create EMV issuer {name} (BIN {identifier}, {new.bits} bits)"
         self._dual.guard(principal, "emv.create-issuer", payload, summary)
-        key = self._keys.generate_raw_rsa(new.bits, new.exponent)
+        key = self._keys.generate_raw_rsa_in(location, new.bits, new.exponent)
         now = self._clock.now()
         record = EmvIssuerRecord(name, identifier, key.key_id, key.modulus, key.public_exponent, now, principal.name)
 

@@ -9,6 +9,7 @@ from fastapi.responses import Response
 from pydantic import BaseModel, ConfigDict, Field
 
 from chancery.domain.exports import ExportFormat
+from chancery.domain.keystores import KeyLocation
 from chancery.errors import Malformed
 from chancery.protocols.rest.deps import PrincipalDep, ServicesDep
 from chancery.protocols.rest.representations import JSON, binary, negotiate
@@ -33,6 +34,8 @@ def create_intermediate(body: CACreate, principal: PrincipalDep, services: Servi
         validity_days=body.validity_days,
         path_length=body.path_length,
         parent=body.parent,
+        key_store=(KeyLocation.PKCS11 if body.existing_key_label else body.key_store).value,
+        existing_key_label=body.existing_key_label,
     )
     return CAPublic.of(services.hierarchy.create_intermediate(principal, new))
 
