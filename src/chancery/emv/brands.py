@@ -58,6 +58,26 @@ _COMMON_UNSEEN = (
     "digest file name and algorithm",
 )
 
+
+def _known_only_from_book_2(name: str, rid: str) -> Brand:
+    """A brand whose files no public source shows: the clear-fields layout, SHA-256, our names."""
+    return Brand(
+        name=name,
+        rid=rid,
+        request_header=0x22,
+        response_header=0x24,
+        service_identifier=b"",
+        key_index_length=0,
+        response_style=ResponseStyle.CLEAR_FIELDS,
+        detached_signature=False,
+        request_digest="sha256",
+        request_name="{identifier}_{serial}.REQ",
+        digest_name="{identifier}_{serial}.SHA",
+        response_name="{identifier}_{serial}.CRT",
+        unseen=(*_COMMON_UNSEEN, "every response field", "response file name"),
+    )
+
+
 BRANDS: dict[str, Brand] = {
     "visa": Brand(
         name="visa",
@@ -99,36 +119,8 @@ BRANDS: dict[str, Brand] = {
         ),
         unseen=(*_COMMON_UNSEEN, "response fields between the CA index and the certificate", "response file name"),
     ),
-    "amex": Brand(
-        name="amex",
-        rid="A000000025",
-        request_header=0x22,
-        response_header=0x24,
-        service_identifier=b"",
-        key_index_length=0,
-        response_style=ResponseStyle.CLEAR_FIELDS,
-        detached_signature=False,
-        request_digest="sha256",
-        request_name="{identifier}_{serial}.REQ",
-        digest_name="{identifier}_{serial}.SHA",
-        response_name="{identifier}_{serial}.CRT",
-        unseen=(*_COMMON_UNSEEN, "every response field", "response file name"),
-    ),
-    "jcb": Brand(
-        name="jcb",
-        rid="A000000065",
-        request_header=0x22,
-        response_header=0x24,
-        service_identifier=b"",
-        key_index_length=0,
-        response_style=ResponseStyle.CLEAR_FIELDS,
-        detached_signature=False,
-        request_digest="sha256",
-        request_name="{identifier}_{serial}.REQ",
-        digest_name="{identifier}_{serial}.SHA",
-        response_name="{identifier}_{serial}.CRT",
-        unseen=(*_COMMON_UNSEEN, "every response field", "response file name"),
-    ),
+    "amex": _known_only_from_book_2("amex", "A000000025"),
+    "jcb": _known_only_from_book_2("jcb", "A000000065"),
 }
 
 

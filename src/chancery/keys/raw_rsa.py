@@ -12,6 +12,7 @@ import gmpy2
 from cryptography.hazmat.primitives.asymmetric import rsa
 
 from chancery.errors import InternalError, Malformed
+from chancery.keys.handles import RawRsaPublic
 
 MIN_BITS = 1024
 MAX_BITS = 1984  # EMV Book 2 Annex A2.1
@@ -32,45 +33,19 @@ def generate(bits: int, exponent: int) -> rsa.RSAPrivateKey:
     return rsa.generate_private_key(public_exponent=exponent, key_size=bits)
 
 
-class SoftwareRawRsaKey:
+class SoftwareRawRsaKey(RawRsaPublic):
     """A :class:`~chancery.keys.base.RawRsaKey` held in memory (opened from its sealed blob)."""
 
     def __init__(self, key_id: str, private_key: rsa.RSAPrivateKey) -> None:
         numbers = private_key.private_numbers()
-        self._key_id = key_id
-        self._n = numbers.public_numbers.n
-        self._e = numbers.public_numbers.e
+        super().__init__(key_id, numbers.public_numbers.n, numbers.public_numbers.e)
         self._p, self._q = gmpy2.mpz(numbers.p), gmpy2.mpz(numbers.q)
         self._dp, self._dq, self._qinv = gmpy2.mpz(numbers.dmp1), gmpy2.mpz(numbers.dmq1), gmpy2.mpz(numbers.iqmp)
         self._n_mpz = gmpy2.mpz(self._n)
-        self._length = (self._n.bit_length() + 7) // 8
-
-    def __repr__(self) -> str:
-        return f"SoftwareRawRsaKey({self._key_id!r}, {self._n.bit_length()} bits)"
-
-    @property
-    def key_id(self) -> str:
-        return self._key_id
-
-    @property
-    def modulus(self) -> int:
-        return self._n
-
-    @property
-    def public_exponent(self) -> int:
-        return self._e
-
-    @property
-    def modulus_length(self) -> int:
-        return self._length
 
     def sign_raw(self, block: bytes) -> bytes:
         """``block^d mod n`` by the CRT (Garner); the block must be as long as the modulus, and below it."""
-        if len(block) != self._length:
-            raise Malformed(f"a raw RSA block for this key has {self._length} bytes, not {len(block)}")
-        m = int.from_bytes(block, "big")
-        if m >= self._n:
-            raise Malformed("the block is not below the modulus")
+        m = self.checked_block(block)
         value = gmpy2.mpz(m)
         s1 = gmpy2.powmod(value, self._dp, self._p)
         s2 = gmpy2.powmod(value, self._dq, self._q)

@@ -12,62 +12,29 @@ import threading
 
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
-from cryptography.hazmat.primitives.asymmetric.padding import AsymmetricPadding
-from cryptography.hazmat.primitives.asymmetric.types import PrivateKeyTypes, PublicKeyTypes
+from cryptography.hazmat.primitives.asymmetric.types import PrivateKeyTypes
 from cryptography.hazmat.primitives.serialization import pkcs12
 
 from chancery.domain.keytypes import KeyType
 from chancery.errors import Forbidden, KeystoreUnavailable, NotFound
 from chancery.keys import raw_rsa
-from chancery.keys.base import KeyHandle, KeyPurpose, Pkcs12Request, RawRsaKey, Signable, T_co
-from chancery.keys.generation import generate_private_key, sign_as_x509
+from chancery.keys.base import KeyHandle, KeyPurpose, Pkcs12Request, RawRsaKey
+from chancery.keys.generation import generate_private_key
+from chancery.keys.handles import SigningKeyHandle
 from chancery.keys.sealing import DEFAULT_SCRYPT_N, KdfParameters, Sealer
 from chancery.keys.vault import SealedKey, SealedKeyVault
 
 
-class SoftwareKeyHandle:
+class SoftwareKeyHandle(SigningKeyHandle):
     """A key opened from its sealed blob, held in memory."""
 
     def __init__(self, key_id: str, key_type: KeyType, private_key: PrivateKeyTypes) -> None:
-        self._key_id = key_id
-        self._key_type = key_type
+        super().__init__(key_id, key_type, private_key, private_key.public_key(), on_device=False)
         self._private_key = private_key
-        self._public_key = private_key.public_key()
-
-    def __repr__(self) -> str:
-        return f"SoftwareKeyHandle({self._key_id!r}, {self._key_type.value})"
-
-    @property
-    def key_id(self) -> str:
-        return self._key_id
-
-    @property
-    def key_type(self) -> KeyType:
-        return self._key_type
-
-    @property
-    def signs_on_device(self) -> bool:
-        return False
-
-    def public_key(self) -> PublicKeyTypes:
-        return self._public_key
-
-    def sign_builder(
-        self,
-        builder: Signable[T_co],
-        algorithm: hashes.HashAlgorithm | None,
-        rsa_padding: AsymmetricPadding | None = None,
-    ) -> T_co:
-        if rsa_padding is None:
-            return builder.sign(self._private_key, algorithm)
-        return builder.sign(self._private_key, algorithm, rsa_padding=rsa_padding)
-
-    def sign(self, data: bytes, algorithm: hashes.HashAlgorithm | None) -> bytes:
-        return sign_as_x509(self._private_key, data, algorithm)
 
     def to_pkcs12(self, request: Pkcs12Request) -> bytes:
         """Serialise as PKCS#12 with PBES2 (AES-256-CBC, PBKDF2-SHA256) and a SHA-256 MAC (RFC 7292, RFC 8018)."""
-        if self._public_key != request.certificate.public_key():
+        if self._public != request.certificate.public_key():
             raise ValueError("certificate does not match the key")
         encryption = (
             serialization.PrivateFormat.PKCS12.encryption_builder()

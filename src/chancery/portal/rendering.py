@@ -16,34 +16,13 @@ from jinja2 import Environment, PackageLoader, StrictUndefined
 from starlette.requests import Request
 from starlette.responses import HTMLResponse
 
-from chancery.errors import CAError, ErrorKind
+from chancery.errors import CAError
 from chancery.portal.security import CSRF_COOKIE, FORM_COOKIE, SESSION_COOKIE, clear_cookie, set_cookie
 from chancery.portal.viewer import Viewer
+from chancery.protocols.rest.problems import HIDDEN_KINDS, STATUS_BY_KIND  # one table for every edge
 
 log = logging.getLogger(__name__)
 
-STATUS_BY_KIND: dict[ErrorKind, int] = {
-    ErrorKind.MALFORMED: 400,
-    ErrorKind.UNAUTHORIZED: 401,
-    ErrorKind.FORBIDDEN: 403,
-    ErrorKind.NOT_FOUND: 404,
-    ErrorKind.CONFLICT: 409,
-    ErrorKind.RATE_LIMITED: 429,
-    ErrorKind.PAYLOAD_TOO_LARGE: 413,
-    ErrorKind.UNSUPPORTED_MEDIA_TYPE: 415,
-    ErrorKind.NOT_ACCEPTABLE: 406,
-    ErrorKind.REJECTED_IDENTIFIER: 400,
-    ErrorKind.BAD_CSR: 400,
-    ErrorKind.BAD_PUBLIC_KEY: 400,
-    ErrorKind.LINT_FAILED: 422,
-    ErrorKind.BAD_REVOCATION_REASON: 400,
-    ErrorKind.ALREADY_REVOKED: 409,
-    ErrorKind.APPROVAL_REQUIRED: 202,
-    ErrorKind.KEYSTORE_UNAVAILABLE: 503,
-    ErrorKind.CONFIGURATION: 500,
-    ErrorKind.INTERNAL: 500,
-}
-_HIDDEN = {ErrorKind.INTERNAL, ErrorKind.CONFIGURATION, ErrorKind.KEYSTORE_UNAVAILABLE}
 TITLES = {
     400: "That did not work",
     401: "Please log in",
@@ -113,7 +92,7 @@ class Pages:
         """The page for a refused action: ``template`` (a form shown again) with the error on it."""
         status = STATUS_BY_KIND[error.kind]
         detail = error.detail
-        if error.kind in _HIDDEN:
+        if error.kind in HIDDEN_KINDS:
             log.error("%s: %s", error.kind.value, error.detail)
             detail = "The CA cannot complete this now. Try again later." if status == 503 else "Internal error."
         context.setdefault("title", TITLES.get(status, HTTPStatus(status).phrase))

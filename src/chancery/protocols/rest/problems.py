@@ -45,7 +45,7 @@ STATUS_BY_KIND: dict[ErrorKind, int] = {
     ErrorKind.CONFIGURATION: 500,
     ErrorKind.INTERNAL: 500,
 }
-_HIDDEN = {ErrorKind.INTERNAL, ErrorKind.CONFIGURATION, ErrorKind.KEYSTORE_UNAVAILABLE}
+HIDDEN_KINDS = {ErrorKind.INTERNAL, ErrorKind.CONFIGURATION, ErrorKind.KEYSTORE_UNAVAILABLE}
 
 
 def problem(status: int, kind: str, detail: str, **extra: object) -> JSONResponse:
@@ -62,7 +62,7 @@ def problem(status: int, kind: str, detail: str, **extra: object) -> JSONRespons
 def ca_error_response(error: CAError) -> JSONResponse:
     status = STATUS_BY_KIND[error.kind]
     detail = error.detail
-    if error.kind in _HIDDEN:
+    if error.kind in HIDDEN_KINDS:
         log.error("%s: %s", error.kind.value, error.detail)
         detail = "the CA cannot complete this request now" if status == 503 else "internal error"
     extra: dict[str, object] = {}
