@@ -8,6 +8,7 @@ import socket
 import subprocess
 import sys
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 SERVER_CORE, LOAD_CORE = "0", "1"
@@ -85,3 +86,18 @@ def cpu_seconds(pid: int) -> float:
     """User + system CPU of a process and its threads."""
     fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def alternating(seconds: float, methods: dict[str, Callable[[int], object]], chunk: int) -> dict[str, float]:
+    """Operations per second of each method on this thread, run in alternating chunks of ``chunk``
+    operations until each has run ``seconds`` (drift in the machine's speed affects all alike)."""
+    done = dict.fromkeys(methods, 0)
+    spent = dict.fromkeys(methods, 0.0)
+    while min(spent.values()) < seconds:
+        for name, method in methods.items():
+            start = time.perf_counter()
+            for i in range(chunk):
+                method(done[name] + i)
+            spent[name] += time.perf_counter() - start
+            done[name] += chunk
+    return {name: done[name] / spent[name] for name in methods}

@@ -20,13 +20,15 @@ import json
 import os
 import shutil
 import sys
-import time
-from collections.abc import Callable
+from pathlib import Path
 
-from chancery.emv.fields import Expiry
-from chancery.emv.icc_certificate import IccCertificateContents, prepare_icc_certificate
-from chancery.emv.rsa import EmvPublicKey
-from chancery.keys.raw_rsa import SoftwareRawRsaKey, generate
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from common import alternating  # noqa: E402
+
+from chancery.emv.fields import Expiry  # noqa: E402
+from chancery.emv.icc_certificate import IccCertificateContents, prepare_icc_certificate  # noqa: E402
+from chancery.emv.rsa import EmvPublicKey  # noqa: E402
+from chancery.keys.raw_rsa import SoftwareRawRsaKey, generate  # noqa: E402
 
 ISSUER_BITS = (1152, 1408, 1984)
 CARDS = 256
@@ -53,20 +55,6 @@ def cards() -> list[IccCertificateContents]:
     return out
 
 
-def measure(seconds: float, methods: dict[str, Callable[[int], None]]) -> dict[str, float]:
-    """Operations per second of each method, run in alternating chunks of CHUNK operations."""
-    done = dict.fromkeys(methods, 0)
-    spent = dict.fromkeys(methods, 0.0)
-    while min(spent.values()) < seconds:
-        for name, method in methods.items():
-            start = time.perf_counter()
-            for i in range(CHUNK):
-                method(done[name] + i)
-            spent[name] += time.perf_counter() - start
-            done[name] += CHUNK
-    return {name: done[name] / spent[name] for name in methods}
-
-
 def run(seconds: float) -> dict[str, dict[str, float]]:
     contents = cards()
     results = {}
@@ -86,7 +74,7 @@ def run(seconds: float) -> dict[str, dict[str, float]]:
         def raw_pow(i: int, d: int = d, n: int = n, integers: list[int] = integers, length: int = length) -> None:
             pow(integers[i % CARDS], d, n).to_bytes(length, "big")
 
-        results[str(bits)] = measure(seconds, {"chancery": chancery, "raw CRT": raw_crt, "raw pow": raw_pow})
+        results[str(bits)] = alternating(seconds, {"chancery": chancery, "raw CRT": raw_crt, "raw pow": raw_pow}, CHUNK)
     return results
 
 

@@ -26,6 +26,9 @@ from pathlib import Path
 
 from cryptography.hazmat.primitives import hashes
 
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from common import alternating  # noqa: E402
+
 KEY_TYPES = ("ec-p256", "ec-p384", "ed25519", "rsa-2048", "rsa-3072")
 THREADS = 8
 CHUNK = 20
@@ -61,20 +64,6 @@ def installation(folder: Path) -> object:
     config = Pkcs11Config(MODULE, PinSource(PinKind.ENV, "CHANCERY_BENCH_HSM_PIN"), token_label=TOKEN)
     app.key_stores.configure_pkcs11(operator, config)
     return app
-
-
-def alternating(seconds: float, methods: dict[str, Callable[[int], object]]) -> dict[str, float]:
-    """Operations/s of each method on one thread, in alternating chunks (drift affects all alike)."""
-    done = dict.fromkeys(methods, 0)
-    spent = dict.fromkeys(methods, 0.0)
-    while min(spent.values()) < seconds:
-        for name, method in methods.items():
-            start = time.perf_counter()
-            for i in range(CHUNK):
-                method(done[name] + i)
-            spent[name] += time.perf_counter() - start
-            done[name] += CHUNK
-    return {name: done[name] / spent[name] for name in methods}
 
 
 def threaded(seconds: float, method: Callable[[int], object]) -> float:
@@ -120,7 +109,7 @@ def signing(seconds: float) -> dict[str, dict[str, float]]:
                     store: (lambda i, key=key, hash_=algorithm: key.sign(messages[i % 64], hash_))
                     for store, key in keys.items()
                 }
-                one = alternating(seconds, signers)
+                one = alternating(seconds, signers, CHUNK)
                 results[name] = {
                     "software": one["software"],
                     "pkcs11": one["pkcs11"],
