@@ -5,7 +5,7 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-stamp
 # command:package pairs the tests need
 SYSTEM_TOOLS := openssl:openssl pg_isready:postgresql-client slapd:slapd slapadd:slapd ldapsearch:ldap-utils chromium:chromium \
-	softhsm2-util:softhsm2 pkcs11-tool:opensc
+	softhsm2-util:softhsm2 pkcs11-tool:opensc pebble-challtestsrv:pebble
 
 .PHONY: run test venv system-deps postgres bench lint clean
 

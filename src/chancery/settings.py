@@ -8,6 +8,7 @@ start-up stops. The TOML file is ``$CHANCERY_CONFIG`` or, when present,
 
 from __future__ import annotations
 
+import ipaddress
 import os
 import tomllib
 from collections.abc import Mapping
@@ -55,6 +56,16 @@ class Settings(BaseModel):
     token_cache_seconds: float = Field(
         default=5.0, ge=0, le=300, description="How long an authenticated API token is trusted without a database read."
     )
+    acme_validation_host: str | None = Field(
+        default=None, description="ACME validation connects to this address for every identifier (tests only)."
+    )
+    acme_http01_port: int = Field(default=80, ge=1, le=65535, description="Port ACME http-01 validation connects to.")
+    acme_tlsalpn01_port: int = Field(
+        default=443, ge=1, le=65535, description="Port ACME tls-alpn-01 validation connects to."
+    )
+    acme_dns_resolver: str | None = Field(
+        default=None, description="host:port of the DNS resolver for dns-01 and CAA; default: the system's."
+    )
 
     @field_validator("base_url")
     @classmethod
@@ -76,6 +87,35 @@ class Settings(BaseModel):
         if value < 2**14 or value & (value - 1):
             raise ValueError("must be a power of two of at least 16384")
         return value
+
+    @field_validator("acme_validation_host")
+    @classmethod
+    def _acme_validation_host(cls, value: str | None) -> str | None:
+        if value is None or not value.strip():
+            return None
+        try:
+            return str(ipaddress.ip_address(value.strip()))
+        except ValueError:
+            raise ValueError("must be an IP address") from None
+
+    @field_validator("acme_dns_resolver")
+    @classmethod
+    def _acme_dns_resolver(cls, value: str | None) -> str | None:
+        if value is None or not value.strip():
+            return None
+        host, port = value.strip(), "53"
+        if host.startswith("["):
+            host, _, rest = host[1:].partition("]")
+            port = rest[1:] if rest.startswith(":") else ("53" if not rest else "x")
+        elif host.count(":") == 1:
+            host, _, port = host.partition(":")
+        try:
+            address = ipaddress.ip_address(host)
+        except ValueError:
+            raise ValueError("must be host:port with an IP address ([v6]:port for IPv6)") from None
+        if not port.isdigit() or not 1 <= int(port) <= 65535:
+            raise ValueError("the port must be between 1 and 65535")
+        return f"[{address}]:{port}" if address.version == 6 else f"{address}:{port}"
 
     @field_validator("log_level")
     @classmethod

@@ -27,6 +27,7 @@ from chancery.keys.quorum import CustodianSource, QuorumSecret, SoftwareQuorum
 from chancery.keys.routing import KeyRouter
 from chancery.keys.sealing import Sealer
 from chancery.keys.software import SoftwareKeyStore
+from chancery.services.acme.service import AcmeDependencies, AcmeService
 from chancery.services.approvals import DualControl
 from chancery.services.audit.checkpoints import AuditCheckpointer
 from chancery.services.audit.service import AuditService
@@ -71,7 +72,13 @@ from chancery.services.revocation.maintenance import MaintenanceLoop, Revocation
 from chancery.services.revocation.ocsp import OcspService
 from chancery.services.revocation.responders import ResponderDirectory
 from chancery.services.revocation.settings import RevocationSettingsService
+from chancery.services.scep.challenges import ScepChallenges
+from chancery.services.scep.directory import ScepDirectory
+from chancery.services.scep.enrollment import ScepEnrollment
+from chancery.services.scep.lookups import ScepLookups
+from chancery.services.scep.publication import ScepPublication
 from chancery.services.tokens import NewToken, TokenService
+from chancery.services.validation import ChallengeValidator, validation_settings
 from chancery.settings import Settings, load_settings
 from chancery.store import migrate
 from chancery.store.database import Database
@@ -131,11 +138,17 @@ class Application:
     custodians: CustodianService
     key_quorum: KeyQuorumService
     ceremonies: CeremonyService
+    acme: AcmeService
+    scep: ScepDirectory
+    scep_challenges: ScepChallenges
+    scep_enrollment: ScepEnrollment
+    scep_publication: ScepPublication
 
     key_router: KeyRouter  # the software store and the PKCS#11 token, by key id
     key_stores: KeyStoreService
 
     def close(self) -> None:
+        self.acme.close()
         self.writer.close()
         self.key_router.close()  # logs out of the token
         self.database.dispose()
@@ -183,6 +196,14 @@ def build(
     notifications = build_notifications(database, writer, clock, keys, settings.base_url)
     fulfilment = Fulfilment(writer, issuance, certificates, clock, notifications.outbox)
 
+    ras = RaDirectory(database, writer, clock, dual)
+    ra_intake = RequestIntake(database, writer, clock, previews, fulfilment, notifications.outbox)
+    ra_delivery = RequestDelivery(database, writer, keys, clock)
+    scep = ScepDirectory(database, writer, clock, routed, cycle, catalog)
+    scep_enrollment = ScepEnrollment(
+        database, writer, clock, scep, ra_intake, ra_delivery, routed, ScepLookups(database, clock, crls)
+    )
+
     hierarchy = HierarchyService(database, writer, cycle, signers, catalog, routed, clock, settings.base_url, dual)
     custodian_service = CustodianService(database, writer, clock, passwords)
     ca_services = CaServices(hierarchy, issuance, crls, revocation_settings)
@@ -190,6 +211,8 @@ def build(
     def identities_changed() -> None:
         tokens.forget_cached()
         authenticator.forget_cached()
+
+    acme = _acme(settings, database, writer, clock, keys, ra_intake, ra_delivery, certificates)
 
     app = Application(
         settings=settings,
@@ -213,10 +236,10 @@ def build(
         audit_checkpoints=checkpoints,
         emv=emv,
         emv_requests=EmvRequests(writer, routed, clock, emv),
-        ras=RaDirectory(database, writer, clock, dual),
-        ra_intake=RequestIntake(database, writer, clock, previews, fulfilment, notifications.outbox),
+        ras=ras,
+        ra_intake=ra_intake,
         ra_decisions=RequestDecisions(database, writer, clock, previews, fulfilment, notifications.outbox),
-        ra_delivery=RequestDelivery(database, writer, keys, clock),
+        ra_delivery=ra_delivery,
         health=HealthService(database),
         revocation_settings=revocation_settings,
         crls=crls,
@@ -235,12 +258,37 @@ def build(
             clock,
             lambda: secret.unlocked_by,
         ),
+        acme=acme,
         ceremonies=CeremonyService(database, writer, clock, custodian_service, ca_services, keys, dual),
+        scep=scep,
+        scep_challenges=ScepChallenges(database, writer, clock),
+        scep_enrollment=scep_enrollment,
+        scep_publication=ScepPublication(scep, certificates, routed),
         key_router=routed,
         key_stores=KeyStoreService(database, writer, clock, hsm, dual),
     )
     _register_sensitive_operations(app)
     return app
+
+
+def _acme(
+    settings: Settings,
+    database: Database,
+    writer: GroupCommitWriter,
+    clock: Clock,
+    keys: SoftwareKeyStore,
+    intake: RequestIntake,
+    delivery: RequestDelivery,
+    certificates: CertificateService,
+) -> AcmeService:
+    validation = validation_settings(
+        settings.acme_validation_host,
+        settings.acme_http01_port,
+        settings.acme_tlsalpn01_port,
+        settings.acme_dns_resolver,
+    )
+    deps = AcmeDependencies(database, writer, clock, keys, ChallengeValidator(validation), intake, delivery, certificates)
+    return AcmeService(deps)
 
 
 class _LazyLdapDirectory:
@@ -350,6 +398,8 @@ def create_web_app(
         ("interrupted RA requests", app.ra_decisions.resume_interrupted),
         ("destruction of uncollected generated keys", app.ra_delivery.destroy_uncollected),
         ("notification deliveries", app.notifications.dispatcher.deliver_due),
+        ("expiry of ACME nonces, authorizations and orders", app.acme.expire_due),
+        ("sweep of SCEP challenges, nonces and transactions", app.scep_challenges.sweep),
     ]
     loop = MaintenanceLoop(tasks, settings.revocation_interval_seconds)
 

@@ -10,6 +10,7 @@ from rich.markup import escape
 
 from chancery import __version__
 from chancery.cli import (
+    acme,
     approval,
     audit,
     backup,
@@ -27,6 +28,7 @@ from chancery.cli import (
     profile,
     ra,
     role,
+    scep,
     serve,
     token,
     user,
@@ -59,6 +61,8 @@ app.add_typer(backup.app, name="backup")
 app.add_typer(approval.app, name="approval")
 app.add_typer(policy.app, name="policy")
 app.add_typer(ra.app, name="ra")
+app.add_typer(acme.app, name="acme")
+app.add_typer(scep.app, name="scep")
 app.add_typer(emv.app, name="emv")
 app.add_typer(notify.app, name="notify")
 app.add_typer(keys.app, name="keys")

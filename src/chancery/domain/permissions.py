@@ -22,6 +22,7 @@ class Permission(StrEnum):
     APPROVE = "operation:approve"  # dual control: approving another administrator's operation
     POLICY_MANAGE = "policy:manage"
     RA_MANAGE = "ra:manage"  # creating RAs and setting their approval policies
+    ACME_MANAGE = "acme:manage"  # ACME directories, EAB keys, deactivating accounts and revoking their certificates
     REQUEST_SUBMIT = "request:submit"  # submitting to an RA as oneself (anonymous submission is the RA's policy)
     REQUEST_READ = "request:read"  # an RA's queue and the details of its requests
     REQUEST_APPROVE = "request:approve"  # approving or denying requests to an RA

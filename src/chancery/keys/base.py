@@ -25,6 +25,7 @@ class KeyPurpose(StrEnum):
     AUDIT = "audit"  # signs audit checkpoints: never exported
     END_ENTITY = "end-entity"
     EMV = "emv"  # an EMV scheme CA or issuer key: raw RSA (message recovery), never exported
+    SCEP_RA = "scep-ra"  # a SCEP RA's RSA key: signs CertReps and opens envelopes sent to it, never exported
 
 
 class Signable(Protocol[T_co]):

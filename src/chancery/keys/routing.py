@@ -12,8 +12,12 @@ from typing import Protocol
 
 from chancery.domain.keystores import KeyLocation, location_of
 from chancery.domain.keytypes import KeyType
-from chancery.errors import Forbidden, Malformed
+from chancery.errors import Forbidden, Malformed, UnsupportedMechanism
 from chancery.keys.base import KeyHandle, KeyPurpose, KeyStore, Pkcs12Request, RawRsaKey
+
+
+class SoftwareStore(KeyStore, Protocol):
+    def decrypt_key_transport(self, key_id: str, ciphertext: bytes) -> bytes: ...
 
 
 class HsmStore(KeyStore, Protocol):
@@ -25,7 +29,7 @@ class HsmStore(KeyStore, Protocol):
 class KeyRouter:
     """Satisfies :class:`~chancery.keys.base.KeyRouting` over the software store and the HSM."""
 
-    def __init__(self, software: KeyStore, hsm: HsmStore) -> None:
+    def __init__(self, software: SoftwareStore, hsm: HsmStore) -> None:
         self._software = software
         self._hsm = hsm
 
@@ -65,6 +69,12 @@ class KeyRouter:
         if location_of(key_id) is KeyLocation.PKCS11:
             raise Forbidden("keys in the HSM are never exported")
         return self._software.export_pkcs12(key_id, request)
+
+    def decrypt_key_transport(self, key_id: str, ciphertext: bytes) -> bytes:
+        """Open a CMS key transport with a SCEP RA key (software keys only, for now)."""
+        if location_of(key_id) is KeyLocation.PKCS11:
+            raise UnsupportedMechanism("SCEP RA keys are kept in the software key store; the HSM signs only")
+        return self._software.decrypt_key_transport(key_id, ciphertext)
 
     def destroy(self, key_id: str) -> None:
         self._holder(key_id).destroy(key_id)

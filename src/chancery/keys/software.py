@@ -11,12 +11,12 @@ import secrets
 import threading
 
 from cryptography.hazmat.primitives import hashes, serialization
-from cryptography.hazmat.primitives.asymmetric import rsa
+from cryptography.hazmat.primitives.asymmetric import padding, rsa
 from cryptography.hazmat.primitives.asymmetric.types import PrivateKeyTypes
 from cryptography.hazmat.primitives.serialization import pkcs12
 
 from chancery.domain.keytypes import KeyType
-from chancery.errors import Forbidden, KeystoreUnavailable, NotFound
+from chancery.errors import Forbidden, KeystoreUnavailable, Malformed, NotFound
 from chancery.keys import raw_rsa
 from chancery.keys.base import KeyHandle, KeyPurpose, Pkcs12Request, RawRsaKey
 from chancery.keys.generation import generate_private_key
@@ -31,6 +31,13 @@ class SoftwareKeyHandle(SigningKeyHandle):
     def __init__(self, key_id: str, key_type: KeyType, private_key: PrivateKeyTypes) -> None:
         super().__init__(key_id, key_type, private_key, private_key.public_key(), on_device=False)
         self._private_key = private_key
+
+    def decrypt_pkcs1v15(self, ciphertext: bytes) -> bytes:
+        if not isinstance(self._private_key, rsa.RSAPrivateKey):
+            raise Malformed("only an RSA key opens an envelope")
+        if len(ciphertext) != (self._private_key.key_size + 7) // 8:
+            raise Malformed("the encrypted key is not as long as the RSA modulus")
+        return self._private_key.decrypt(ciphertext, padding.PKCS1v15())
 
     def to_pkcs12(self, request: Pkcs12Request) -> bytes:
         """Serialise as PKCS#12 with PBES2 (AES-256-CBC, PBKDF2-SHA256) and a SHA-256 MAC (RFC 7292, RFC 8018)."""
@@ -173,6 +180,17 @@ class SoftwareKeyStore:
         with self._lock:
             self._handles[key_id] = opened
         return opened
+
+    def decrypt_key_transport(self, key_id: str, ciphertext: bytes) -> bytes:
+        """RSA PKCS#1 v1.5 key transport (RFC 8017 §7.2.2) with a SCEP RA key, as CMS envelopes use it.
+
+        A ciphertext with bad padding yields random bytes instead of an error (implicit
+        rejection), so the caller cannot be made into a Bleichenbacher padding oracle.
+        """
+        handle, purpose = self._open(key_id)
+        if purpose != KeyPurpose.SCEP_RA.value:
+            raise Forbidden("only a SCEP RA key opens envelopes")
+        return handle.decrypt_pkcs1v15(ciphertext)
 
     def export_pkcs12(self, key_id: str, request: Pkcs12Request) -> bytes:
         handle, purpose = self._open(key_id)

@@ -22,6 +22,7 @@ ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
         Permission.CERT_REVOKE,
         Permission.PROFILE_MANAGE,
         Permission.RA_MANAGE,
+        Permission.ACME_MANAGE,
         Permission.REQUEST_SUBMIT,
         Permission.REQUEST_READ,
         Permission.REQUEST_APPROVE,

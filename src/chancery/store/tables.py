@@ -589,3 +589,171 @@ hsm_keys = Table(
     Column("adopted", Boolean, nullable=False),
     Column("created_at", UTCDateTime, nullable=False),
 )
+
+# SCEP (migration 0011): RAs that answer SCEP, their one-time challenges (digests only),
+# enrollment transactions (transactionID bound to a key and an RA request) and seen senderNonces.
+scep_services = Table(
+    "scep_services",
+    metadata,
+    Column("ra", String(64), ForeignKey("registration_authorities.name"), primary_key=True),
+    Column("profile", String(64), nullable=False),
+    Column("key_id", String(80), nullable=False),
+    Column("certificate", LargeBinary, nullable=False),  # the RA certificate, DER
+    Column("is_default", Boolean, nullable=False),
+    Column("allow_3des", Boolean, nullable=False),
+    Column("allow_des", Boolean, nullable=False),
+    Column("next_ca", String(64), nullable=True),
+    Column("full_chain", Boolean, nullable=False),
+    Column("created_at", UTCDateTime, nullable=False),
+    Column("created_by", String(200), nullable=False),
+)
+
+scep_challenges = Table(
+    "scep_challenges",
+    metadata,
+    Column("digest", String(64), primary_key=True),  # SHA-256 of the challenge
+    Column("ra", String(64), nullable=False),
+    Column("subject_pattern", String(256), nullable=True),
+    Column("expires_at", UTCDateTime, nullable=False, index=True),
+    Column("used_at", UTCDateTime, nullable=True),
+    Column("created_at", UTCDateTime, nullable=False),
+    Column("created_by", String(200), nullable=False),
+)
+
+scep_transactions = Table(
+    "scep_transactions",
+    metadata,
+    Column("ra", String(64), primary_key=True),
+    Column("transaction_id", String(128), primary_key=True),
+    Column("key_digest", String(64), nullable=False),
+    Column("request_id", String(19), nullable=False),
+    Column("created_at", UTCDateTime, nullable=False, index=True),
+)
+
+scep_nonces = Table(
+    "scep_nonces",
+    metadata,
+    Column("ra", String(64), primary_key=True),
+    Column("nonce", String(128), primary_key=True),  # hex of the senderNonce: a second use is a replay
+    Column("seen_at", UTCDateTime, nullable=False, index=True),
+)
+
+# ACME (migration 0012): directories and their policy, external account binding keys, accounts,
+# orders, authorizations, challenges, consumed nonces, the names issued (rate limits).
+acme_directories = Table(
+    "acme_directories",
+    metadata,
+    Column("name", String(32), primary_key=True),
+    Column("ra_name", String(64), nullable=False),
+    Column("profile", String(64), nullable=False),
+    Column("policy", Text, nullable=False),  # JSON
+    Column("created_at", UTCDateTime, nullable=False),
+    Column("created_by", String(200), nullable=False),
+)
+
+acme_secrets = Table(
+    "acme_secrets",
+    metadata,
+    Column("name", String(32), primary_key=True),  # "nonce-mac": the key every node authenticates nonces with
+    Column("value_sealed", Text, nullable=False),
+    Column("created_at", UTCDateTime, nullable=False),
+)
+
+acme_eab_keys = Table(
+    "acme_eab_keys",
+    metadata,
+    Column("kid", String(64), primary_key=True),
+    Column("directory", String(32), nullable=False),
+    Column("hmac_sealed", Text, nullable=False),
+    Column("created_at", UTCDateTime, nullable=False),
+    Column("created_by", String(200), nullable=False),
+    Column("account_id", String(32), nullable=True),  # bound once (RFC 8555 §7.3.4)
+    Column("bound_at", UTCDateTime, nullable=True),
+    Column("revoked_at", UTCDateTime, nullable=True),
+)
+
+acme_accounts = Table(
+    "acme_accounts",
+    metadata,
+    Column("account_id", String(32), primary_key=True),
+    Column("directory", String(32), nullable=False),
+    Column("thumbprint", String(64), nullable=False),
+    Column("jwk", Text, nullable=False),
+    Column("status", String(16), nullable=False),
+    Column("contact", Text, nullable=False),  # JSON list
+    Column("eab_kid", String(64), nullable=True),
+    Column("created_at", UTCDateTime, nullable=False),
+    UniqueConstraint("directory", "thumbprint"),
+)
+
+acme_orders = Table(
+    "acme_orders",
+    metadata,
+    Column("order_id", String(32), primary_key=True),
+    Column("account_id", String(32), nullable=False),
+    Column("directory", String(32), nullable=False),
+    Column("status", String(16), nullable=False),
+    Column("identifiers", Text, nullable=False),  # JSON list of [type, value]
+    Column("authz_ids", Text, nullable=False),  # JSON list
+    Column("created_at", UTCDateTime, nullable=False),
+    Column("expires_at", UTCDateTime, nullable=False),
+    Column("not_before", UTCDateTime, nullable=True),
+    Column("not_after", UTCDateTime, nullable=True),
+    Column("error", Text, nullable=True),
+    Column("request_id", String(24), nullable=True),
+    Column("ca_name", String(64), nullable=True),
+    Column("serial", String(40), nullable=True),
+    Column("replaces", String(200), nullable=True),
+    Column("finalized_at", UTCDateTime, nullable=True),
+    Index("ix_acme_orders_account_id_created_at", "account_id", "created_at"),
+    Index("ix_acme_orders_status_expires_at", "status", "expires_at"),
+    Index("ix_acme_orders_ca_name_serial", "ca_name", "serial"),
+    Index("ix_acme_orders_replaces", "replaces"),
+)
+
+acme_authorizations = Table(
+    "acme_authorizations",
+    metadata,
+    Column("authz_id", String(32), primary_key=True),
+    Column("account_id", String(32), nullable=False),
+    Column("directory", String(32), nullable=False),
+    Column("identifier_type", String(8), nullable=False),
+    Column("identifier_value", String(255), nullable=False),
+    Column("wildcard", Boolean, nullable=False),
+    Column("status", String(16), nullable=False),
+    Column("created_at", UTCDateTime, nullable=False),
+    Column("expires_at", UTCDateTime, nullable=False),
+    Index("ix_acme_authorizations_account_id_identifier_value", "account_id", "identifier_value"),
+    Index("ix_acme_authorizations_status_expires_at", "status", "expires_at"),
+)
+
+acme_challenges = Table(
+    "acme_challenges",
+    metadata,
+    Column("challenge_id", String(32), primary_key=True),
+    Column("authz_id", String(32), ForeignKey("acme_authorizations.authz_id"), nullable=False),
+    Column("type", String(16), nullable=False),
+    Column("token", String(64), nullable=False),
+    Column("status", String(16), nullable=False),
+    Column("validated_at", UTCDateTime, nullable=True),
+    Column("error", Text, nullable=True),
+    Index("ix_acme_challenges_authz_id", "authz_id"),
+)
+
+acme_used_nonces = Table(
+    "acme_used_nonces",
+    metadata,
+    Column("nonce", String(64), primary_key=True),  # unique: a nonce is redeemed once, on any node
+    Column("expires_at", UTCDateTime, nullable=False),
+    Index("ix_acme_used_nonces_expires_at", "expires_at"),
+)
+
+acme_issued_names = Table(
+    "acme_issued_names",
+    metadata,
+    Column("order_id", String(32), primary_key=True),
+    Column("domain", String(255), primary_key=True),  # the registered domain
+    Column("directory", String(32), nullable=False),
+    Column("issued_at", UTCDateTime, nullable=False),
+    Index("ix_acme_issued_names_domain_issued_at", "domain", "issued_at"),
+)

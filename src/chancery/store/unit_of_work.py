@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from sqlalchemy.engine import Connection
 
+from chancery.store.acme import AcmeRepository
 from chancery.store.approvals import OperationRepository
 from chancery.store.audit import AuditRepository
 from chancery.store.authorities import AuthorityRepository
@@ -29,6 +30,7 @@ from chancery.store.revocation import (
     RevocationEventRepository,
     RevocationSettingsRepository,
 )
+from chancery.store.scep import ScepRepository
 from chancery.store.tokens import TokenRepository
 from chancery.store.trust_anchors import TrustAnchorRepository
 
@@ -61,3 +63,5 @@ class UnitOfWork:
         self.notifications = NotificationRepository(conn)
         self.key_stores = KeyStoreRepository(conn)
         self.custodians = CustodianRepository(conn)
+        self.acme = AcmeRepository(conn)
+        self.scep = ScepRepository(conn)

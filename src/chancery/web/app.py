@@ -17,6 +17,8 @@ from chancery import __version__
 from chancery.errors import CAError
 from chancery.portal import create_portal
 from chancery.protocols import aia, crl
+from chancery.protocols.acme.router import PREFIX as ACME_PREFIX
+from chancery.protocols.acme.router import create_acme_app
 from chancery.protocols.ocsp import PREFIX as OCSP_PREFIX
 from chancery.protocols.ocsp import OcspEndpoint
 from chancery.protocols.rest import problems
@@ -31,8 +33,10 @@ from chancery.protocols.rest.routes import (
     operations,
     profiles,
     revocation,
+    scep_admin,
 )
 from chancery.protocols.rest.routes import registration as ra_routes
+from chancery.protocols.scep import endpoint as scep
 from chancery.services.health import HealthService
 from chancery.services.revocation.crls import CrlPublisher
 from chancery.services.revocation.ocsp import OcspService
@@ -104,9 +108,12 @@ def create_app(
     api.include_router(emv.router)
     api.include_router(emv_brands.router)
     api.include_router(ra_routes.router)
+    api.include_router(scep_admin.router)
     app.include_router(api)
     app.include_router(aia.router)
     app.include_router(crl.router)
+    app.include_router(scep.router)
+    app.mount(ACME_PREFIX, create_acme_app(services))  # type: ignore[arg-type]  # wiring.Application is both
     app.mount(PORTAL_PREFIX, create_portal(services))  # type: ignore[arg-type]  # wiring.Application is both
     app.router.routes[:0] = certificates.hot_routes(API_PREFIX)
 

@@ -22,6 +22,7 @@ EXPECTED = {
         Permission.CERT_REVOKE,
         Permission.PROFILE_MANAGE,
         Permission.RA_MANAGE,
+        Permission.ACME_MANAGE,
     },
     Role.RA_OFFICER: READS | RA_WORK | {Permission.CERT_ISSUE, Permission.CERT_REVOKE},
     Role.AUDITOR: READS | {Permission.AUDIT_READ, Permission.USER_READ, Permission.REQUEST_READ},
@@ -288,6 +289,7 @@ def test_write_permissions_are_what_we_think() -> None:
         Permission.REQUEST_SUBMIT,
         Permission.REQUEST_APPROVE,
         Permission.NOTIFY_MANAGE,
+        Permission.ACME_MANAGE,
     } == WRITES
 
 

@@ -32,6 +32,8 @@ from chancery.services.registration.intake import RequestIntake
 from chancery.services.revocation.bulk import BulkRevocation
 from chancery.services.revocation.crls import CrlPublisher
 from chancery.services.revocation.settings import RevocationSettingsService
+from chancery.services.scep.challenges import ScepChallenges
+from chancery.services.scep.directory import ScepDirectory
 from chancery.services.tokens import TokenService
 
 
@@ -60,6 +62,8 @@ class RestServices(Protocol):
     ra_intake: RequestIntake
     ra_decisions: RequestDecisions
     ra_delivery: RequestDelivery
+    scep: ScepDirectory
+    scep_challenges: ScepChallenges
 
 
 async def get_services(request: Request) -> RestServices:

@@ -17,9 +17,7 @@ a reverse proxy that is the proxy's, unless the server takes it from forwarding 
 from __future__ import annotations
 
 import datetime as dt
-import math
 import threading
-from collections import deque
 from typing import Annotated, Any
 
 from fastapi import Depends, Request
@@ -28,6 +26,7 @@ from chancery.clock import Clock
 from chancery.domain.registration import RequestRecord
 from chancery.errors import NotFound, RateLimited
 from chancery.protocols.rest.deps import ServicesDep
+from chancery.services.throttling import FailureBudget
 
 MISSES = 30
 WINDOW = dt.timedelta(minutes=1)
@@ -41,55 +40,19 @@ class GuessLimiter:
     def __init__(
         self, clock: Clock, misses: int = MISSES, window: dt.timedelta = WINDOW, max_clients: int = MAX_CLIENTS
     ) -> None:
-        self._clock = clock
-        self._misses = misses
-        self._window = window
-        self._max_clients = max_clients
-        self._seen: dict[str, deque[dt.datetime]] = {}
-        self._lock = threading.Lock()
+        self._budget = FailureBudget(clock, misses, window, max_clients)
 
     def check(self, client: str) -> None:
         """Raise :class:`RateLimited` while ``client`` has used up its misses."""
-        now = self._clock.now()
-        with self._lock:
-            misses = self._recent(client, now)
-            if misses is None or len(misses) < self._misses:
-                return
-            wait = (misses[0] + self._window - now).total_seconds()
-        raise RateLimited(
-            "too many lookups of unknown request IDs from this address; try again later",
-            retry_after=max(1, math.ceil(wait)),
-        )
+        wait = self._budget.wait_seconds(client)
+        if wait is not None:
+            raise RateLimited(
+                "too many lookups of unknown request IDs from this address; try again later", retry_after=wait
+            )
 
     def miss(self, client: str) -> None:
         """Record that ``client`` asked for a request ID that does not exist."""
-        now = self._clock.now()
-        with self._lock:
-            misses = self._recent(client, now)
-            if misses is None:
-                if len(self._seen) >= self._max_clients:
-                    self._forget_idle(now)
-                misses = self._seen.setdefault(client, deque())
-            misses.append(now)
-            while len(misses) > self._misses:
-                misses.popleft()
-
-    def _recent(self, client: str, now: dt.datetime) -> deque[dt.datetime] | None:
-        misses = self._seen.get(client)
-        if misses is None:
-            return None
-        while misses and misses[0] <= now - self._window:
-            misses.popleft()
-        if not misses:
-            del self._seen[client]
-            return None
-        return misses
-
-    def _forget_idle(self, now: dt.datetime) -> None:
-        for client in list(self._seen):
-            self._recent(client, now)
-        if len(self._seen) >= self._max_clients:  # a flood of addresses: start counting afresh
-            self._seen.clear()
+        self._budget.miss(client)
 
 
 def guess_limiter(state: Any, clock: Clock) -> GuessLimiter:

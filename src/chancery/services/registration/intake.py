@@ -7,6 +7,7 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import secrets
+from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 
 from cryptography import x509
@@ -44,6 +45,11 @@ from chancery.services.registration.fulfilment import Fulfilment
 MAX_NOTE = 1000
 
 
+# Work a protocol adapter records in the request's own transaction (SCEP: the challenge it
+# used and its transaction ID), so that either both are recorded or neither is.
+AlongWith = Callable[[UnitOfWork, RequestRecord], None]
+
+
 @dataclass(frozen=True)
 class CsrSubmission:
     ra: str
@@ -51,6 +57,7 @@ class CsrSubmission:
     csr: bytes = field(repr=False)
     contact_email: str | None = None
     note: str = ""
+    along_with: AlongWith | None = field(default=None, compare=False, repr=False)
 
 
 @dataclass(frozen=True)
@@ -135,7 +142,7 @@ class RequestIntake:
             csr=der,
             contact_email=_email(submission.contact_email),
         )
-        return Submitted(self._record(ra, request))
+        return Submitted(self._record(ra, request, submission.along_with))
 
     def submit_keygen(self, principal: Principal | None, submission: KeygenSubmission) -> Submitted:
         ra = self._ra(submission.ra)
@@ -225,8 +232,10 @@ class RequestIntake:
             reason=note,
         )
 
-    def _record(self, ra: RaRecord, request: RequestRecord) -> RequestRecord:
+    def _record(self, ra: RaRecord, request: RequestRecord, along_with: AlongWith | None = None) -> RequestRecord:
         def add(uow: UnitOfWork) -> None:
+            if along_with is not None:
+                along_with(uow, request)
             uow.registration.add_request(request)
             details = {
                 "kind": request.kind.value,
