@@ -287,7 +287,9 @@ def _acme(
         settings.acme_tlsalpn01_port,
         settings.acme_dns_resolver,
     )
-    deps = AcmeDependencies(database, writer, clock, keys, ChallengeValidator(validation), intake, delivery, certificates)
+    deps = AcmeDependencies(
+        database, writer, clock, keys, ChallengeValidator(validation), intake, delivery, certificates
+    )
     return AcmeService(deps)
 
 

@@ -160,3 +160,35 @@ def account_of(app: wiring.Application, client, directory: str) -> AccountRecord
     account = app.acme.accounts.by_key(directory, jwk_thumbprint(client.net.key.public_key().to_partial_json()))
     assert account is not None
     return account
+
+
+def test_operator_rest(app: wiring.Application, admin: Principal, base: str, responder: Http01Responder) -> None:
+    """Directories, EAB keys (the HMAC key shown once), accounts, orders, revoking an account's
+    certificates and deactivating it, over /api/v1/acme; a requester may do none of it."""
+    token = app.tokens.create(admin, "acme-admin", frozenset({Role.ADMINISTRATOR})).token
+    api = httpx.Client(base_url=f"{base}/api/v1/acme", headers={"Authorization": f"Bearer {token}"}, timeout=10)
+    created = api.post("/directories", json={"name": "rest", "ra": "acme", "challenges": ["http-01"]})
+    assert created.status_code == 201 and created.json()["profile"] == "tls-server"
+    assert api.post("/directories", json={"name": "rest", "ra": "acme"}).status_code == 409
+    key = api.post("/directories/rest/eab-keys").json()
+    assert set(key) == {"kid", "hmac_key"}
+    assert [k["kid"] for k in api.get("/directories/rest/eab-keys").json()["items"]] == [key["kid"]]
+    assert "hmac" not in api.get("/directories/rest/eab-keys").text
+    client = client_for(f"{base}/acme/rest/directory")
+    register(client)
+    order, _ = obtain(client, responder, ("rest.example.com",))
+    [account] = api.get("/directories/rest/accounts").json()["items"]
+    [listed] = api.get(f"/accounts/{account['id']}/orders").json()["items"]
+    assert listed["status"] == "valid" and listed["serial"]
+    revoked = api.post(f"/accounts/{account['id']}/revoke-certificates", json={"reason": "superseded"}).json()
+    assert revoked == {"revoked": [listed["serial"]], "already_revoked": []}
+    assert api.post(f"/accounts/{account['id']}/deactivate").json()["status"] == "deactivated"
+    with pytest.raises(errors.Error):
+        client.new_order(make_csr("rest.example.com", ("DNS:rest.example.com",))[1])
+    app.accounts.add_user(admin, "rita")
+    app.accounts.grant(admin, NewGrant(Role.REQUESTER, user="rita", ra="acme"))
+    rita = app.tokens.create_for_user(admin, "rita", "rita").token
+    refused = httpx.post(f"{base}/api/v1/acme/directories/rest/eab-keys", headers={"Authorization": f"Bearer {rita}"})
+    assert refused.status_code == 403
+    assert api.post(f"/eab-keys/{key['kid']}/revoke").json()["revoked_at"]
+    api.close()

@@ -157,8 +157,8 @@ def test_pkioperation_by_get_and_named_ra(
 ) -> None:
     device = Device("by-get", clock.now())
     body = device.enrollment(ra_cert(scep, "other"), challenge(scep, admin, "other"))
-    response = client.get("/scep/other", params={"operation": "PKIOperation", "message": base64.b64encode(body)})
-    assert response.status_code == 200
+    response = client.get("/scep/other", params={"operation": "PKIOperation", "message": base64.b64encode(body).decode()})
+    assert response.status_code == 200, response.text
     assert read_reply(response.content).status is PkiStatus.SUCCESS
 
 

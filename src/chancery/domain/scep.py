@@ -98,3 +98,4 @@ class ScepTransaction:
     key_digest: str  # SHA-256 of the SubjectPublicKeyInfo the transaction is about (RFC 8894 §3.2.1.1.1)
     request_id: str
     created_at: dt.datetime
+    message_type: int = 19  # PKCSReq (19) or RenewalReq (17): a resend is the same type with the same CSR

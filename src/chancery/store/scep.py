@@ -93,8 +93,14 @@ class ScepRepository:
 
     # -- transactions and nonces -------------------------------------------------------------
 
-    def add_transaction(self, record: ScepTransaction) -> None:
-        """Raise :class:`Conflict` when the RA already knows the transaction ID."""
+    def add_transaction(self, record: ScepTransaction, replace: bool = False) -> None:
+        """Raise :class:`Conflict` when the RA already knows the transaction ID (unless ``replace``)."""
+        if replace:
+            self._conn.execute(
+                delete(transactions).where(
+                    transactions.c.ra == record.ra, transactions.c.transaction_id == record.transaction_id
+                )
+            )
         try:
             with self._conn.begin_nested():
                 self._conn.execute(
@@ -103,6 +109,7 @@ class ScepRepository:
                         transaction_id=record.transaction_id,
                         key_digest=record.key_digest,
                         request_id=record.request_id,
+                        message_type=record.message_type,
                         created_at=record.created_at,
                     )
                 )
@@ -125,16 +132,24 @@ class ScepRepository:
             key_digest=row["key_digest"],
             request_id=row["request_id"],
             created_at=row["created_at"],
+            message_type=row["message_type"],
         )
 
     def note_nonce(self, ra: str, nonce: str, now: dt.datetime) -> bool:
         """Record a senderNonce; False when it was seen before (a replay)."""
         try:
             with self._conn.begin_nested():
-                self._conn.execute(insert(nonces).values(ra=ra, nonce=nonce, seen_at=now))
+                self._conn.execute(insert(nonces).values(ra=ra, nonce=nonce, seen_at=now, repeatable=False))
         except IntegrityError:
             return False
         return True
+
+    def allow_repeat(self, ra: str, nonce: str) -> None:
+        self._conn.execute(update(nonces).where(nonces.c.ra == ra, nonces.c.nonce == nonce).values(repeatable=True))
+
+    def repeatable(self, ra: str, nonce: str) -> bool:
+        row = self._conn.execute(select(nonces.c.repeatable).where(nonces.c.ra == ra, nonces.c.nonce == nonce)).first()
+        return row is not None and bool(row.repeatable)
 
     def sweep(
         self, challenges_before: dt.datetime, nonces_before: dt.datetime, transactions_before: dt.datetime

@@ -627,6 +627,7 @@ scep_transactions = Table(
     Column("transaction_id", String(128), primary_key=True),
     Column("key_digest", String(64), nullable=False),
     Column("request_id", String(19), nullable=False),
+    Column("message_type", Integer, nullable=False),
     Column("created_at", UTCDateTime, nullable=False, index=True),
 )
 
@@ -636,6 +637,7 @@ scep_nonces = Table(
     Column("ra", String(64), primary_key=True),
     Column("nonce", String(128), primary_key=True),  # hex of the senderNonce: a second use is a replay
     Column("seen_at", UTCDateTime, nullable=False, index=True),
+    Column("repeatable", Boolean, nullable=False),  # answered PENDING: the client may send it again
 )
 
 # ACME (migration 0012): directories and their policy, external account binding keys, accounts,

@@ -24,6 +24,7 @@ from chancery.protocols.ocsp import OcspEndpoint
 from chancery.protocols.rest import problems
 from chancery.protocols.rest.deps import RestServices
 from chancery.protocols.rest.routes import (
+    acme_admin,
     audit,
     cas,
     certificates,
@@ -108,6 +109,7 @@ def create_app(
     api.include_router(emv.router)
     api.include_router(emv_brands.router)
     api.include_router(ra_routes.router)
+    api.include_router(acme_admin.router)
     api.include_router(scep_admin.router)
     app.include_router(api)
     app.include_router(aia.router)

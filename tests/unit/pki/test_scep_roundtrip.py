@@ -283,3 +283,19 @@ def test_random_nonces_differ() -> None:
 def test_envelope_cipher_of_garbage_is_none() -> None:
     assert envelope_cipher(b"") is None
     assert envelope_cipher(b"\x30\x03\x02\x01\x00") is None
+
+
+def test_transaction_ids_of_real_clients() -> None:
+    """micromdm: base64 of SHA-256 over the PKCS#1 key cut to 160 bits; certmonger: decimal SHA-256
+    of the SubjectPublicKeyInfo (see test_scep_vectors); others: hex SHA-1."""
+    import base64
+    import hashlib
+
+    from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
+
+    public = rsa_key("client").public_key()
+    pkcs1 = public.public_bytes(Encoding.DER, PublicFormat.PKCS1)
+    assert transaction_id_matches(base64.b64encode(hashlib.sha256(pkcs1).digest()[:20]).decode(), public)
+    assert transaction_id_matches(hashlib.sha1(pkcs1).hexdigest().upper(), public)
+    assert not transaction_id_matches("not-a-hash", public)
+    assert not transaction_id_matches(hashlib.sha1(pkcs1).hexdigest(), rsa_key("other").public_key())

@@ -91,7 +91,7 @@ def open_envelope(
     cipher = _allowed(cipher_name, cipher_oid, policy)
     with guard("the envelope is not a CMS EnvelopedData"):
         iv = algorithm["parameters"].native
-        ciphertext = encrypted["encrypted_content"].native
+        ciphertext = _encrypted_content(encrypted)
         key_algorithm = ktri["key_encryption_algorithm"]
         encrypted_key = ktri["encrypted_key"].native
     if not isinstance(iv, bytes) or len(iv) != cipher.block_size:
@@ -107,6 +107,38 @@ def open_envelope(
     if plain is None or not _one_sequence(plain):
         raise ScepError(FailInfo.BAD_MESSAGE_CHECK, _WRONG_KEY)
     return plain
+
+
+def _encrypted_content(encrypted: cms.EncryptedContentInfo) -> bytes | None:
+    """encryptedContent ([0] IMPLICIT OCTET STRING, RFC 5652 §6.1), primitive or constructed.
+
+    Go's pkcs7 (micromdm's scepclient) sends it constructed with a definite length: one or more
+    OCTET STRING chunks inside [0] (X.690 §8.7.3.2), which asn1crypto refuses; the chunks are
+    joined here.
+    """
+    for class_, constructed, tag, body in _elements(encrypted.contents):
+        if class_ != 2 or tag != 0:
+            continue
+        if not constructed:
+            return body
+        chunks = []
+        for c_class, c_constructed, c_tag, chunk in _elements(body):
+            if c_class != 0 or c_constructed or c_tag != 4:
+                raise ValueError("encryptedContent chunks are OCTET STRINGs")
+            chunks.append(chunk)
+        return b"".join(chunks)
+    return None
+
+
+def _elements(contents: bytes) -> list[tuple[int, int, int, bytes]]:
+    """(class, constructed, tag, content octets) of each element in ``contents``."""
+    found, pointer = [], 0
+    while pointer < len(contents):
+        length = parser.peek(contents[pointer:])
+        class_, constructed, tag, _, body, _ = parser.parse(contents[pointer : pointer + length])
+        found.append((class_, constructed, tag, body))
+        pointer += length
+    return found
 
 
 def envelope_cipher(enveloped: bytes) -> str | None:

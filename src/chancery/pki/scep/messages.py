@@ -202,13 +202,15 @@ def issuer_and_serial(issuer: x509.Name, serial: int) -> bytes:
 def transaction_id_candidates(public_key: PublicKeyTypes) -> set[str]:
     """The transactionIDs clients derive from their key (RFC 8894 §3.2.1.1 says a hash of it,
     without fixing the encoding): SHA-1/-256/-512 of the SubjectPublicKeyInfo or of its key bits,
-    as hex (either case), decimal (certmonger) or base64 (micromdm)."""
+    and SHA-256 cut to 160 bits (RFC 7093 §2 method 1: micromdm), as hex (either case), decimal
+    (certmonger) or base64 (micromdm)."""
     spki = public_key.public_bytes(serialization.Encoding.DER, serialization.PublicFormat.SubjectPublicKeyInfo)
     bits = asn1_x509.PublicKeyInfo.load(spki)["public_key"].contents[1:]
     found: set[str] = set()
     for data in (spki, bits):
-        for name in ("sha1", "sha256", "sha512"):
-            digest = hashlib.new(name, data).digest()
+        sha256 = hashlib.sha256(data).digest()
+        sha1 = hashlib.sha1(data, usedforsecurity=False).digest()  # an identifier, not a security check
+        for digest in (sha1, sha256, sha256[:20], hashlib.sha512(data).digest()):
             found.update(
                 (
                     digest.hex(),

@@ -37,6 +37,15 @@ class ProfilePreviews:
         self._signers = signers
         self._clock = clock
 
+    def check(self, profile_name: str, ca: str, csr: bytes) -> None:
+        """Apply the profile to ``csr`` as CA ``ca`` would, raising its refusals exactly as issuance
+        does (subject, names, key, validity), without signing or linting anything."""
+        profile = self._catalog.get(profile_name)
+        active = self._signers.get(ca)
+        profile.check_issuer(active.record.name)
+        request = request_from_csr(csr, profile, None)
+        prepare(request, active.signer, new_serial(), self._clock.now())
+
     def preview(
         self,
         principal: Principal,

@@ -17,7 +17,7 @@ from chancery.clock import Clock
 from chancery.domain.audit import AuditEvent
 from chancery.domain.keytypes import KeyType
 from chancery.domain.permissions import Permission
-from chancery.domain.principals import SYSTEM, Principal
+from chancery.domain.principals import Principal
 from chancery.domain.records import CertificateState
 from chancery.domain.registration import (
     ANONYMOUS,
@@ -119,7 +119,7 @@ class RequestIntake:
         """Parse and check ``csr`` for ``profile`` at RA ``ra`` as submission would; nothing is recorded."""
         record = self._ra(ra)
         _policy(record, profile)
-        self._previews.preview(SYSTEM, profile, record.ca, csr)  # the profile's DN and SAN rules
+        self._previews.check(profile, record.ca, csr)  # the profile's DN, SAN and key rules
         verified = load_csr(csr)
         return CsrSummary(
             subject=format_name(verified.subject),

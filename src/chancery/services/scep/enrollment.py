@@ -34,6 +34,7 @@ from chancery.pki.scep import (
     PkiStatus,
     ScepError,
     build_cert_rep,
+    envelope_cipher,
     open_envelope,
     parse_pki_message,
 )
@@ -46,6 +47,7 @@ from chancery.services.scep.lookups import ScepLookups
 from chancery.services.scep.requests import EnrollmentRequest, read_enrollment
 
 MAX_MESSAGE_BYTES = 256 * 1024
+_REPLY_CIPHERS = frozenset({"aes128", "aes256", "3des"})
 
 
 class EnvelopeKeys(Protocol):
@@ -137,13 +139,20 @@ class ScepEnrollment:
         key_digest = _key_digest(_spki(message.signer_certificate))
         with self._tx.read() as uow:
             known = uow.scep.transaction(context.service.ra, message.transaction_id)
-        if known is not None:  # the device sent its request again (RFC 8894 §3.3.1): same answer
+        if known is not None:
             if known.key_digest != key_digest:
                 raise ScepError(FailInfo.BAD_REQUEST, "the transactionID belongs to another key")
-            self._note_nonce(context)
-            return self._reply(message, self._delivery.status(known.request_id))
+            earlier = self._delivery.status(known.request_id)
+            # The device sent its request again: while it waits, or (micromdm) after PENDING, once decided
+            # (RFC 8894 §3.3.1). Anything else under the same transactionID is a new enrollment of the key:
+            # a transactionID is a hash of the key (§3.2.1.1.1), so renewals and re-enrollments reuse it.
+            if not earlier.state.final or (
+                known.message_type == message.message_type and earlier.csr == enrollment.csr_der
+            ):
+                self._note_nonce(context)
+                return self._reply(message, earlier)
         try:
-            request = self._submit(context, enrollment, key_digest, renewal)
+            request = self._submit(context, enrollment, key_digest, renewal, replaces=known is not None)
         except ChallengeRefused as refused:
             self.gate.failed(context.source)
             raise ScepError(FailInfo.BAD_REQUEST, f"challenge refused: {refused.reason}") from None
@@ -156,7 +165,7 @@ class ScepEnrollment:
         return self._reply(message, request)
 
     def _submit(
-        self, context: _Context, enrollment: EnrollmentRequest, key_digest: str, renewal: bool
+        self, context: _Context, enrollment: EnrollmentRequest, key_digest: str, renewal: bool, replaces: bool
     ) -> RequestRecord:
         message = context.message
 
@@ -167,9 +176,14 @@ class ScepEnrollment:
                     raise ChallengeRefused("no challengePassword in the request")
                 self.gate.use(uow, context.service.ra, enrollment.challenge, enrollment.subject)
             transaction = ScepTransaction(
-                context.service.ra, message.transaction_id, key_digest, request.request_id, self._clock.now()
+                context.service.ra,
+                message.transaction_id,
+                key_digest,
+                request.request_id,
+                self._clock.now(),
+                int(message.message_type),
             )
-            uow.scep.add_transaction(transaction)
+            uow.scep.add_transaction(transaction, replace=replaces)
 
         note = f"SCEP {'RenewalReq' if renewal else 'PKCSReq'} from {context.source}, transactionID {message.transaction_id}"
         submission = CsrSubmission(
@@ -211,13 +225,16 @@ class ScepEnrollment:
         return self._failure(message, FailInfo.BAD_REQUEST)
 
     def _reply_to(self, message: PkiMessage) -> CertRep:
-        """A SUCCESS skeleton for ``message``, answered in the digest the client used."""
+        """A SUCCESS skeleton for ``message``, answered in the digest the client used and in its cipher
+        (AES-256 for a DES client: single DES is never sent, RFC 8894 §3.5.2)."""
+        cipher = envelope_cipher(message.enveloped_data)
         return CertRep(
             message.transaction_id,
             message.sender_nonce,
             PkiStatus.SUCCESS,
             recipient=message.signer_certificate,
             digest_algorithm=message.digest_algorithm,
+            cipher=cipher if cipher in _REPLY_CIPHERS else "aes256",
         )
 
     def _failure(self, message: PkiMessage, fail_info: FailInfo) -> CertRep:

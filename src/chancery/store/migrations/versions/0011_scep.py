@@ -54,6 +54,7 @@ def upgrade() -> None:
         sa.Column("transaction_id", sa.String(128), nullable=False),
         sa.Column("key_digest", sa.String(64), nullable=False),
         sa.Column("request_id", sa.String(19), nullable=False),
+        sa.Column("message_type", sa.Integer, nullable=False),
         sa.Column("created_at", UTCDateTime, nullable=False),
         sa.PrimaryKeyConstraint("ra", "transaction_id", name="pk_scep_transactions"),
     )
@@ -63,6 +64,7 @@ def upgrade() -> None:
         sa.Column("ra", sa.String(64), nullable=False),
         sa.Column("nonce", sa.String(128), nullable=False),
         sa.Column("seen_at", UTCDateTime, nullable=False),
+        sa.Column("repeatable", sa.Boolean, nullable=False),
         sa.PrimaryKeyConstraint("ra", "nonce", name="pk_scep_nonces"),
     )
     op.create_index("ix_scep_nonces_seen_at", "scep_nonces", ["seen_at"])
