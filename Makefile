@@ -45,13 +45,14 @@ postgres:
 ## bench: issuance and revocation benchmarks against their peers (see bench/README.md)
 bench: $(STAMP)
 	@missing=""; command -v wrk >/dev/null || missing="$$missing wrk"; command -v ab >/dev/null || missing="$$missing apache2-utils"; \
-	command -v /usr/bin/time >/dev/null || missing="$$missing time"; \
+	command -v /usr/bin/time >/dev/null || missing="$$missing time"; command -v pebble >/dev/null || missing="$$missing pebble"; \
 	if [ -n "$$missing" ]; then apt-get update -qq && apt-get install -y -qq --no-install-recommends $$missing; fi
 	$(BIN)/python bench/issue.py
 	$(BIN)/python bench/revocation.py
 	$(BIN)/python bench/login.py
 	$(BIN)/python bench/emv.py
 	$(BIN)/python bench/keys.py
+	$(BIN)/python bench/acme.py
 
 lint: $(STAMP)
 	$(BIN)/lint-imports

@@ -157,7 +157,9 @@ def test_pkioperation_by_get_and_named_ra(
 ) -> None:
     device = Device("by-get", clock.now())
     body = device.enrollment(ra_cert(scep, "other"), challenge(scep, admin, "other"))
-    response = client.get("/scep/other", params={"operation": "PKIOperation", "message": base64.b64encode(body).decode()})
+    response = client.get(
+        "/scep/other", params={"operation": "PKIOperation", "message": base64.b64encode(body).decode()}
+    )
     assert response.status_code == 200, response.text
     assert read_reply(response.content).status is PkiStatus.SUCCESS
 
@@ -213,7 +215,7 @@ def test_renewal_signed_by_the_current_certificate_needs_no_challenge(
     assert renewing.certificates(renewed)[0].public_key() == new_key.public_key()  # type: ignore[arg-type]
     # Once revoked, the old certificate renews nothing.
     scep.certificates.revoke(
-        admin, RevokeRequest("issuing", SerialNumber(current.serial_number), RevocationReason.KEY_COMPROMISE)
+        admin, RevokeRequest("issuing", SerialNumber(current.serial_number), RevocationReason.keyCompromise)
     )
     before = issued(scep)
     again = renewing.message(

@@ -18,6 +18,7 @@ from pathlib import Path
 import httpx
 import pytest
 from cryptography import x509
+from cryptography.x509.oid import NameOID
 
 from tests.interop.conftest import Cli, openssl, verify
 from tests.interop.server import Server
@@ -72,7 +73,7 @@ def chain_files(cli: Cli, directory: Path) -> tuple[Path, Path]:
 def check_issued(cli: Cli, directory: Path, cn: str, name: str = "client.pem") -> x509.Certificate:
     pem = (directory / name).read_bytes()
     certificate = x509.load_pem_x509_certificates(pem)[0]
-    assert certificate.subject.rfc4514_string().startswith(f"CN={cn},")
+    assert certificate.subject.get_attributes_for_oid(NameOID.COMMON_NAME)[0].value == cn
     root, issuing = chain_files(cli, directory)
     result = verify(root, issuing, directory / name)
     assert result.returncode == 0 and "OK" in result.stdout, result.stderr
@@ -165,3 +166,46 @@ def test_get_ca_caps_and_ca_cert_by_get(scep_server: tuple[Cli, Server], tmp_pat
     assert unknown.status_code == 404 and "does not answer SCEP" in unknown.text
     bogus = httpx.get(f"{server.url}/scep", params={"operation": "Frobnicate"})
     assert bogus.status_code == 400
+
+
+CERTMONGER = shutil.which("certmonger")
+needs_certmonger = pytest.mark.skipif(
+    CERTMONGER is None or shutil.which("dbus-run-session") is None, reason="certmonger or dbus missing"
+)
+
+
+@needs_certmonger
+def test_certmonger_enrolls_through_its_daemon(scep_server: tuple[Cli, Server], tmp_path: Path) -> None:
+    """certmonger's daemon on a private D-Bus session, its state in a temporary folder: ``getcert
+    add-scep-ca`` with the RA certificate from GetCACert, then ``getcert request -L CHALLENGE -w``."""
+    cli, server = scep_server
+    for folder in ("cas", "requests", "tmp", "local"):
+        (tmp_path / folder).mkdir()
+    ra = subprocess.run(
+        ["/usr/lib/certmonger/scep-submit", "-u", f"{server.url}/scep", "-C"],
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout
+    (tmp_path / "ra.pem").write_text(ra)
+    (tmp_path / "ca.pem").write_bytes(cli.raw("ca", "export", "issuing", "--chain"))
+    script = f"""
+certmonger -s -n -d 2 > {tmp_path}/daemon.log 2>&1 &
+for i in $(seq 1 50); do getcert list-cas -s >/dev/null 2>&1 && break; sleep 0.2; done
+getcert add-scep-ca -s -c chancery -u {server.url}/scep -r {tmp_path}/ra.pem -N {tmp_path}/ca.pem
+getcert request -s -c chancery -k {tmp_path}/cm.key -f {tmp_path}/cm.pem -L {challenge(cli)} -N CN=cm-test -w -v
+getcert list -s
+"""
+    env = {
+        **cli.env,
+        "CERTMONGER_CAS_DIR": str(tmp_path / "cas"),
+        "CERTMONGER_REQUESTS_DIR": str(tmp_path / "requests"),
+        "CERTMONGER_TMPDIR": str(tmp_path / "tmp"),
+        "CERTMONGER_LOCAL_CA_DIR": str(tmp_path / "local"),
+    }
+    run = subprocess.run(
+        ["dbus-run-session", "--", "bash", "-c", script], capture_output=True, text=True, env=env, timeout=120
+    )
+    assert "status: MONITORING" in run.stdout, run.stdout + run.stderr + (tmp_path / "daemon.log").read_text()
+    (tmp_path / "client.pem").write_bytes((tmp_path / "cm.pem").read_bytes())
+    check_issued(cli, tmp_path, "cm-test")

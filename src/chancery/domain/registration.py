@@ -165,6 +165,7 @@ class RequestRecord:
     pickup_hash: str | None = field(default=None, repr=False)  # keygen: SHA-256 of the pickup secret
     key_id: str | None = None  # keygen: the generated key until it is collected
     picked_up_at: dt.datetime | None = None
+    validity_days: int | None = None  # csr kind: asked by the submitter (an ACME directory); None: the profile's
 
     def expired_at(self, now: dt.datetime) -> bool:
         return self.state is RequestState.PENDING and now >= self.expires_at

@@ -15,7 +15,7 @@ from starlette.types import ASGIApp, Scope
 from chancery.errors import CAError, InternalError, Malformed, NotFound, PayloadTooLarge
 from chancery.portal.forms import MAX_FORM_BYTES
 from chancery.portal.rendering import Pages
-from chancery.portal.routes import audit, browse, public, queue, requests, staff
+from chancery.portal.routes import acme, audit, browse, public, queue, requests, staff
 from chancery.portal.security import FormSizeLimit, SecurityHeaders
 from chancery.portal.viewer import LoginRequired, PortalServices, Viewer, identify, record_if_denied
 
@@ -33,7 +33,7 @@ def create_portal(services: PortalServices, max_form_bytes: int = MAX_FORM_BYTES
     portal.state.services = services
     pages = Pages()
     portal.state.pages = pages
-    for module in (public, requests, staff, queue, browse, audit):
+    for module in (public, requests, staff, queue, browse, audit, acme):
         portal.include_router(module.router)
     portal.mount("/static", StaticFiles(packages=[("chancery.portal", "static")]), name="static")
 

@@ -41,6 +41,9 @@ NOTICES = {
     "issued": "Your approval completed the request: the certificate was issued.",
     "denied": "The request was denied.",
     "revoked": "The certificate was revoked.",
+    "account-deactivated": "The ACME account was deactivated.",
+    "account-revoked": "Every certificate of the ACME account was revoked.",
+    "eab-revoked": "The external account key was revoked.",
     "logged-in": "You are logged in.",
     "logged-out": "You are logged out.",
 }

@@ -21,6 +21,7 @@ from chancery.portal.security import (
     form_token,
     new_form_cookie,
 )
+from chancery.services.acme.service import AcmeService
 from chancery.services.audit.service import AuditService
 from chancery.services.authority.hierarchy import HierarchyService
 from chancery.services.authorization import ROLE_PERMISSIONS
@@ -48,6 +49,7 @@ class PortalServices(Protocol):
     hierarchy: HierarchyService
     certificates: CertificateService
     audit: AuditService
+    acme: AcmeService
 
 
 class LoginRequired(Exception):  # noqa: N818 - a signal to the handler, not a CAError
@@ -85,6 +87,10 @@ class Viewer:
     @property
     def audits(self) -> bool:
         return self.may(Permission.AUDIT_READ)
+
+    @property
+    def acme(self) -> bool:
+        return self.may(Permission.REQUEST_READ) or self.may(Permission.ACME_MANAGE)
 
 
 def holds(principal: Principal, permission: Permission) -> bool:

@@ -46,6 +46,7 @@ _REQUEST_COLUMNS = (
     "pickup_hash",
     "key_id",
     "picked_up_at",
+    "validity_days",
 )
 
 
@@ -258,6 +259,7 @@ class RegistrationRepository:
             pickup_hash=row["pickup_hash"],
             key_id=row["key_id"],
             picked_up_at=row["picked_up_at"],
+            validity_days=row["validity_days"],
         )
 
 

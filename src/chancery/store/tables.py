@@ -465,6 +465,7 @@ ra_requests = Table(
     Column("pickup_hash", String(64), nullable=True),
     Column("key_id", String(80), nullable=True),
     Column("picked_up_at", UTCDateTime, nullable=True),
+    Column("validity_days", Integer, nullable=True),  # migration 0012 (ACME directories' validity)
     Index("ix_ra_requests_state_ra", "state", "ra_name"),
     Index("ix_ra_requests_expires_at", "expires_at"),
     Index("ix_ra_requests_ca_serial", "ca_name", "serial"),

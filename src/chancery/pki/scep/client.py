@@ -12,7 +12,6 @@ from cryptography import x509
 from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.asymmetric import ec, padding, rsa
 from cryptography.hazmat.primitives.asymmetric.types import PublicKeyTypes
-from cryptography.hazmat.primitives.serialization import pkcs7
 
 from chancery.pki import der
 from chancery.pki.scep.cms import SignedContent, attribute, scep_string, sign, signing_time
@@ -30,7 +29,6 @@ from chancery.pki.scep.messages import (
     FailInfo,
     MessageType,
     PkiStatus,
-    ScepError,
     guard,
 )
 from chancery.pki.scep.signed import verify
@@ -145,11 +143,11 @@ def parse_cert_rep(body: bytes, max_bytes: int = 4 * 1024 * 1024) -> ParsedCertR
 
 
 def certificates_in(degenerate: bytes) -> list[x509.Certificate]:
-    """The certificates of a degenerate (certs-only) SignedData."""
-    try:
-        return pkcs7.load_der_pkcs7_certificates(degenerate)
-    except ValueError as exc:
-        raise ScepError(FailInfo.BAD_REQUEST, "not a certs-only PKCS#7") from exc
+    """The certificates of a degenerate (certs-only) SignedData, in the order they were sent (a SCEP
+    reply lists the issued certificate first, which a strict DER SET OF would not keep)."""
+    with guard("not a certs-only PKCS#7"):
+        signed = cms.ContentInfo.load(degenerate, strict=True)["content"]
+        return [x509.load_der_x509_certificate(c.chosen.dump()) for c in signed["certificates"]]
 
 
 def crls_in(degenerate: bytes) -> list[x509.CertificateRevocationList]:

@@ -103,7 +103,7 @@ def challenge(acme: AcmeService, signed: Signed, incoming: Incoming, parts: list
             raise NotFound("no such challenge")
     else:
         signed.message.payload_json()  # RFC 8555 §7.5.1: an empty object
-        _, found = acme.challenges.respond(current, parts[0], parts[1])
+        _, found = acme.challenges.respond(current, parts[0], parts[1], incoming.urls.account(current.account_id))
     headers = {"Link": f'<{incoming.urls.authz(parts[0])}>;rel="up"'}
     if found.status.value == "processing":
         headers["Retry-After"] = "1"

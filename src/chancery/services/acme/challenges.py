@@ -7,6 +7,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 import logging
+from dataclasses import dataclass
 from typing import Any
 
 from chancery.clock import Clock
@@ -29,6 +30,17 @@ from chancery.services.validation import CaaCheck, ChallengeCheck, ChallengeVali
 
 log = logging.getLogger(__name__)
 ERROR_PREFIX = "urn:ietf:params:acme:error:"
+
+
+@dataclass(frozen=True)
+class _Settling:
+    """What recording a validation's outcome needs."""
+
+    directory: DirectoryRecord
+    account: AccountRecord
+    account_url: str
+    authz: AuthzRecord
+    challenge: ChallengeRecord
 
 
 def problem_json(problem: str, detail: str, **extra: Any) -> str:
@@ -85,8 +97,11 @@ class AcmeChallenges:
         self._writer.run(deactivate)
         return self.authz(account, authz_id)
 
-    def respond(self, account: AccountRecord, authz_id: str, challenge_id: str) -> tuple[AuthzRecord, ChallengeRecord]:
-        """RFC 8555 §7.5.1: the client is ready; validation starts (once) and runs in the background."""
+    def respond(
+        self, account: AccountRecord, authz_id: str, challenge_id: str, account_url: str
+    ) -> tuple[AuthzRecord, ChallengeRecord]:
+        """RFC 8555 §7.5.1: the client is ready; validation starts (once) and runs in the background.
+        ``account_url`` is the account's URL as the client knows it (what CAA accounturi names, RFC 8657 §3)."""
         authz = self.authz(account, authz_id)
         challenge = _challenge(authz, challenge_id)
         if challenge.status is not ChallengeStatus.PENDING or authz.status is not AuthzStatus.PENDING:
@@ -106,34 +121,27 @@ class AcmeChallenges:
                 key_authorization=f"{challenge.token}.{account.thumbprint}",
             )
             log.debug("validating %s for %s at %s", challenge.type, authz.identifier.value, now)
-            self._validator.submit(check, lambda outcome: self._settle(directory, account, authz, challenge, outcome))
+            settle = _Settling(directory, account, account_url, authz, challenge)
+            self._validator.submit(check, lambda outcome: self._settle(settle, outcome))
         authz = self.authz(account, authz_id)
         return authz, _challenge(authz, challenge_id)
 
-    def _settle(
-        self,
-        directory: DirectoryRecord,
-        account: AccountRecord,
-        authz: AuthzRecord,
-        challenge: ChallengeRecord,
-        outcome: ValidationOutcome,
-    ) -> None:
+    def _settle(self, settling: _Settling, outcome: ValidationOutcome) -> None:
         try:
-            if outcome.valid and directory.policy.caa_identities:
-                outcome = self._caa(directory, account, authz, challenge)
-            self._record(account, authz, challenge, outcome)
+            if outcome.valid and settling.directory.policy.caa_identities:
+                outcome = self._caa(settling)
+            self._record(settling.account, settling.authz, settling.challenge, outcome)
         except Exception:  # the validator's thread: log, never lose the outcome silently
-            log.exception("recording the outcome of challenge %s failed", challenge.challenge_id)
+            log.exception("recording the outcome of challenge %s failed", settling.challenge.challenge_id)
 
-    def _caa(
-        self, directory: DirectoryRecord, account: AccountRecord, authz: AuthzRecord, challenge: ChallengeRecord
-    ) -> ValidationOutcome:
+    def _caa(self, settling: _Settling) -> ValidationOutcome:
+        authz = settling.authz
         request = CaaCheck(
             domain=authz.identifier.value,
             wildcard=authz.wildcard,
-            identities=directory.policy.caa_identities,
-            account_uri=account.account_id,
-            method=challenge.type,
+            identities=settling.directory.policy.caa_identities,
+            account_uri=settling.account_url,  # RFC 8657 §3: the account URL the client was given
+            method=settling.challenge.type,
         )
         if authz.identifier.type != "dns":
             return ValidationOutcome(True)

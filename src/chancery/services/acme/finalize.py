@@ -5,9 +5,12 @@ directory's RA as a request of ``acme:{directory}``. Under an approval policy th
 from __future__ import annotations
 
 import ipaddress
+import json
 from typing import Any
 
 from cryptography import x509
+from cryptography.hazmat.primitives.asymmetric import ec, ed25519, rsa
+from cryptography.hazmat.primitives.asymmetric.types import PublicKeyTypes
 
 from chancery.clock import Clock
 from chancery.domain.acme import AccountRecord, OrderRecord, OrderStatus, b64url_decode
@@ -15,7 +18,7 @@ from chancery.domain.audit import AuditEvent, Outcome
 from chancery.domain.registration import RequestRecord, RequestState
 from chancery.domain.serials import SerialNumber
 from chancery.errors import BadCSR, CAError, Conflict, Malformed, PayloadTooLarge
-from chancery.pki.csr import load_csr
+from chancery.pki.csr import VerifiedCsr, load_csr
 from chancery.pki.encoding import to_pem
 from chancery.services.acme.challenges import problem_json
 from chancery.services.acme.directories import AcmeDirectories, submitter
@@ -55,7 +58,10 @@ class Finalizer:
         if order.status is not OrderStatus.READY:
             raise OrderNotReady(f"the order is {order.status.value}, not ready")
         csr = _csr_bytes(payload.get("csr"))
-        names = _check_names(csr, order)
+        verified = _load(csr)
+        names = _check_names(verified, order)
+        if _same_key(verified.public_key, account.jwk):  # RFC 8555 §11.1
+            raise BadCSR("the CSR's public key is the account key; a certificate needs a key of its own")
         directory = self._directories.get(account.directory)
         now = self._clock.now()
 
@@ -68,7 +74,8 @@ class Finalizer:
         ca = self._directories.ca_of(directory)
         try:
             submitted = self._intake.submit_csr(
-                submitter(directory, ca), CsrSubmission(directory.ra, directory.profile, csr)
+                submitter(directory, ca),
+                CsrSubmission(directory.ra, directory.profile, csr, validity_days=directory.policy.validity_days),
             )
         except CAError as refused:
             self._settle(account, order, None, problem_json("badCSR", refused.detail[:1000]))
@@ -155,12 +162,33 @@ def _csr_bytes(value: Any) -> bytes:
     return b64url_decode(value)
 
 
-def _check_names(csr: bytes, order: OrderRecord) -> set[str]:
-    """RFC 8555 §7.4: the CSR's names (CN and SANs) are exactly the order's identifiers."""
+def _load(csr: bytes) -> VerifiedCsr:
     try:
-        verified = load_csr(csr)
+        return load_csr(csr)
     except CAError as bad:
         raise BadCSR(bad.detail) from None
+
+
+def _same_key(key: PublicKeyTypes, account_jwk: str) -> bool:
+    """Whether ``key`` is the account's key (RFC 8555 §11.1), compared by value, not by encoding."""
+    jwk = json.loads(account_jwk)
+
+    def number(member: str) -> int:
+        return int.from_bytes(b64url_decode(str(jwk.get(member, ""))), "big")
+
+    if isinstance(key, ec.EllipticCurvePublicKey) and jwk.get("kty") == "EC":
+        point = key.public_numbers()
+        return (point.x, point.y) == (number("x"), number("y"))
+    if isinstance(key, rsa.RSAPublicKey) and jwk.get("kty") == "RSA":
+        numbers = key.public_numbers()
+        return (numbers.n, numbers.e) == (number("n"), number("e"))
+    if isinstance(key, ed25519.Ed25519PublicKey) and jwk.get("kty") == "OKP":
+        return key.public_bytes_raw() == b64url_decode(str(jwk.get("x", "")))
+    return False
+
+
+def _check_names(verified: VerifiedCsr, order: OrderRecord) -> set[str]:
+    """RFC 8555 §7.4: the CSR's names (CN and SANs) are exactly the order's identifiers."""
     names: set[str] = set()
     for attribute in verified.csr.subject.get_attributes_for_oid(x509.NameOID.COMMON_NAME):
         names.add(_normal(str(attribute.value)))

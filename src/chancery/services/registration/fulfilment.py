@@ -83,7 +83,8 @@ class Fulfilment:
         principal = ra_principal(ra)
         if request.kind is RequestKind.CSR:
             assert request.csr is not None
-            issued = self._issuance.issue_from_csr(principal, IssueFromCsr(ra.ca, request.profile, request.csr))
+            order = IssueFromCsr(ra.ca, request.profile, request.csr, validity_days=request.validity_days)
+            issued = self._issuance.issue_from_csr(principal, order)
             return issued.record.serial.hex, None
         if request.kind is RequestKind.KEYGEN:
             assert request.key_type is not None

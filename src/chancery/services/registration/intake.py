@@ -58,6 +58,7 @@ class CsrSubmission:
     contact_email: str | None = None
     note: str = ""
     along_with: AlongWith | None = field(default=None, compare=False, repr=False)
+    validity_days: int | None = None  # None: the profile's default (an ACME directory sets its own)
 
 
 @dataclass(frozen=True)
@@ -141,6 +142,7 @@ class RequestIntake:
             key_summary=summary.key,
             csr=der,
             contact_email=_email(submission.contact_email),
+            validity_days=submission.validity_days,
         )
         return Submitted(self._record(ra, request, submission.along_with))
 

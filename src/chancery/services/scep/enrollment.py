@@ -23,7 +23,7 @@ from chancery.domain.audit import AuditEvent, Outcome
 from chancery.domain.principals import Grant, Principal, Role
 from chancery.domain.registration import RaRecord, RequestRecord, RequestState
 from chancery.domain.scep import ScepService, ScepTransaction
-from chancery.errors import CAError, Malformed
+from chancery.errors import CAError, Malformed, RateLimited
 from chancery.keys.base import KeyHandle
 from chancery.pki.scep import (
     CertRep,
@@ -108,6 +108,9 @@ class ScepEnrollment:
         except ScepError as error:
             self._refused(record, service, message, source, error.detail)
             rep = self._failure(message, error.fail_info)
+        except RateLimited as limited:  # HTTP 429: too many wrong challenges from this address
+            self._refused(record, service, message, source, limited.detail)
+            raise
         return self._sign(context, rep)
 
     # -- by message type (RFC 8894 §3.3) ------------------------------------------------------
@@ -149,8 +152,8 @@ class ScepEnrollment:
             if not earlier.state.final or (
                 known.message_type == message.message_type and earlier.csr == enrollment.csr_der
             ):
-                self._note_nonce(context)
-                return self._reply(message, earlier)
+                self._note_nonce(context, resend=True)
+                return self._answered(context, self._reply(message, earlier))
         try:
             request = self._submit(context, enrollment, key_digest, renewal, replaces=known is not None)
         except ChallengeRefused as refused:
@@ -162,7 +165,15 @@ class ScepEnrollment:
             raise
         except CAError as refused:  # the RA or the profile refused the request (subject, names, key)
             raise ScepError(FailInfo.BAD_REQUEST, refused.detail) from None
-        return self._reply(message, request)
+        return self._answered(context, self._reply(message, request))
+
+    def _answered(self, context: _Context, rep: CertRep) -> CertRep:
+        """micromdm's client sends the very same message again after PENDING (instead of CertPoll):
+        a message answered PENDING may come back, and gets the request's state then, never more."""
+        if rep.status is PkiStatus.PENDING:
+            nonce = context.message.sender_nonce.hex()
+            self._writer.run(lambda uow: uow.scep.allow_repeat(context.service.ra, nonce))
+        return rep
 
     def _submit(
         self, context: _Context, enrollment: EnrollmentRequest, key_digest: str, renewal: bool, replaces: bool
@@ -211,9 +222,9 @@ class ScepEnrollment:
             policy,
         )
 
-    def _note_nonce(self, context: _Context) -> None:
+    def _note_nonce(self, context: _Context, resend: bool = False) -> None:
         try:
-            self._writer.run(lambda uow: _note_nonce(uow, context, self._clock))
+            self._writer.run(lambda uow: _note_nonce(uow, context, self._clock, resend))
         except Replayed as replay:
             raise ScepError(FailInfo.BAD_REQUEST, replay.detail) from None
 
@@ -269,9 +280,12 @@ def scep_principal(ra: RaRecord) -> Principal:
     )
 
 
-def _note_nonce(uow: UnitOfWork, context: _Context, clock: Clock) -> None:
-    # RFC 8894 §3.2.1.5: a senderNonce is fresh for every message; one seen before is a replay.
-    if not uow.scep.note_nonce(context.service.ra, context.message.sender_nonce.hex(), clock.now()):
+def _note_nonce(uow: UnitOfWork, context: _Context, clock: Clock, resend: bool = False) -> None:
+    # RFC 8894 §3.2.1.5: a senderNonce is fresh for every message; one seen before is a replay,
+    # unless it is a request we answered PENDING being asked again (see ScepEnrollment._answered).
+    nonce = context.message.sender_nonce.hex()
+    fresh = uow.scep.note_nonce(context.service.ra, nonce, clock.now())
+    if not fresh and not (resend and uow.scep.repeatable(context.service.ra, nonce)):
         raise Replayed("this senderNonce was seen before: the message is a replay")
 
 

@@ -1,5 +1,5 @@
 """ACME (RFC 8555): directories, external account binding keys, accounts, orders, authorizations,
-challenges, consumed nonces and the names issued (for rate limits).
+challenges, consumed nonces and the names issued (for rate limits); the validity an RA request asks for.
 
 Revision ID: 0012
 Revises: 0011
@@ -20,6 +20,8 @@ depends_on = None
 
 
 def upgrade() -> None:
+    # An RA request may carry the validity its submitter asks for (an ACME directory's --validity-days).
+    op.add_column("ra_requests", sa.Column("validity_days", sa.Integer, nullable=True))
     op.create_table(
         "acme_directories",
         sa.Column("name", sa.String(32), nullable=False),
@@ -146,3 +148,5 @@ def downgrade() -> None:
     op.drop_table("acme_eab_keys")
     op.drop_table("acme_secrets")
     op.drop_table("acme_directories")
+    with op.batch_alter_table("ra_requests") as batch:  # SQLite drops a column by copying the table
+        batch.drop_column("validity_days")
