@@ -5,7 +5,8 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-stamp
 # command:package pairs the tests need
 SYSTEM_TOOLS := openssl:openssl pg_isready:postgresql-client slapd:slapd slapadd:slapd ldapsearch:ldap-utils chromium:chromium \
-	softhsm2-util:softhsm2 pkcs11-tool:opensc pebble-challtestsrv:pebble
+	softhsm2-util:softhsm2 pkcs11-tool:opensc pebble-challtestsrv:pebble scepclient:scep certmonger:certmonger \
+	dbus-run-session:dbus certbot:certbot lego:lego
 
 .PHONY: run test venv system-deps postgres bench lint clean
 
@@ -46,6 +47,7 @@ postgres:
 bench: $(STAMP)
 	@missing=""; command -v wrk >/dev/null || missing="$$missing wrk"; command -v ab >/dev/null || missing="$$missing apache2-utils"; \
 	command -v /usr/bin/time >/dev/null || missing="$$missing time"; command -v pebble >/dev/null || missing="$$missing pebble"; \
+	command -v scepserver >/dev/null || missing="$$missing scep"; \
 	if [ -n "$$missing" ]; then apt-get update -qq && apt-get install -y -qq --no-install-recommends $$missing; fi
 	$(BIN)/python bench/issue.py
 	$(BIN)/python bench/revocation.py
@@ -53,6 +55,7 @@ bench: $(STAMP)
 	$(BIN)/python bench/emv.py
 	$(BIN)/python bench/keys.py
 	$(BIN)/python bench/acme.py
+	$(BIN)/python bench/scep.py
 
 lint: $(STAMP)
 	$(BIN)/lint-imports

@@ -44,7 +44,8 @@ from chancery.pki.scep import (  # noqa: E402
     transient_certificate,
 )
 
-KEYS = 16  # device keys, reused across messages (each message has its own transactionID and nonce)
+KEYS = 16  # device keys, reused across messages (each message has its own subject, transactionID and nonce;
+# micromdm refuses a second certificate for a subject it has issued to)
 PKI = {"Content-Type": "application/x-pki-message"}
 
 
@@ -65,7 +66,7 @@ def messages(recipient: x509.Certificate, challenges: list[str], tag: str) -> li
         key, certificate = keys[i % KEYS]
         csr = (
             x509.CertificateSigningRequestBuilder()
-            .subject_name(x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, f"bench-device-{i % KEYS}")]))
+            .subject_name(x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, f"{tag}-device-{i}")]))
             .add_attribute(AttributeOID.CHALLENGE_PASSWORD, challenge.encode())
             .sign(key, hashes.SHA256())
         )
