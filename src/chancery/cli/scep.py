@@ -49,6 +49,9 @@ def configure(
     new_certificate: Annotated[
         bool, typer.Option("--new-certificate", help="Issue a new RA key and certificate now.")
     ] = False,
+    key_store: Annotated[
+        str, typer.Option("--key-store", help="Where a new RA key is made: software or pkcs11 (the HSM).")
+    ] = "software",
 ) -> None:
     """Make an RA answer SCEP at /scep/RA (and /scep when it is the default), issuing its RA certificate
     (RSA-2048, profile scep-ra) when it has none.
@@ -64,6 +67,7 @@ def configure(
         next_ca=next_ca,
         full_chain=full_chain,
         new_certificate=new_certificate,
+        key_store=key_store,
     )
     with application() as chancery:
         chancery.profiles.install_builtins(operator())  # the scep-ra profile, on installations older than it

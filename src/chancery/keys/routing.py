@@ -12,7 +12,7 @@ from typing import Protocol
 
 from chancery.domain.keystores import KeyLocation, location_of
 from chancery.domain.keytypes import KeyType
-from chancery.errors import Forbidden, Malformed, UnsupportedMechanism
+from chancery.errors import Forbidden, Malformed
 from chancery.keys.base import KeyHandle, KeyPurpose, KeyStore, Pkcs12Request, RawRsaKey
 
 
@@ -21,6 +21,8 @@ class SoftwareStore(KeyStore, Protocol):
 
 
 class HsmStore(KeyStore, Protocol):
+    def decrypt_key_transport(self, key_id: str, ciphertext: bytes) -> bytes: ...
+
     def adopt(self, label: str, purpose: KeyPurpose) -> KeyHandle: ...
 
     def close(self) -> None: ...
@@ -71,10 +73,9 @@ class KeyRouter:
         return self._software.export_pkcs12(key_id, request)
 
     def decrypt_key_transport(self, key_id: str, ciphertext: bytes) -> bytes:
-        """Open a CMS key transport with a SCEP RA key (software keys only, for now)."""
-        if location_of(key_id) is KeyLocation.PKCS11:
-            raise UnsupportedMechanism("SCEP RA keys are kept in the software key store; the HSM signs only")
-        return self._software.decrypt_key_transport(key_id, ciphertext)
+        """Open a CMS key transport (RSA PKCS#1 v1.5) with a SCEP RA key, wherever it is."""
+        holder: SoftwareStore | HsmStore = self._hsm if location_of(key_id) is KeyLocation.PKCS11 else self._software
+        return holder.decrypt_key_transport(key_id, ciphertext)
 
     def destroy(self, key_id: str) -> None:
         self._holder(key_id).destroy(key_id)

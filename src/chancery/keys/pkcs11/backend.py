@@ -98,6 +98,9 @@ class Pkcs11Backend:
     def load_raw_rsa(self, key_id: str) -> RawRsaKey:
         return self._current().load_raw_rsa(key_id)
 
+    def decrypt_key_transport(self, key_id: str, ciphertext: bytes) -> bytes:
+        return self._current().decrypt_key_transport(key_id, ciphertext)
+
     def export_pkcs12(self, key_id: str, request: Pkcs12Request) -> bytes:
         raise Forbidden("keys in the HSM are never exported")
 

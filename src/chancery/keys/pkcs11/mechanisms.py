@@ -32,6 +32,7 @@ _CURVES: dict[bytes, tuple[KeyType, ec.EllipticCurve]] = {
     _P521: (KeyType.EC_P521, ec.SECP521R1()),
 }
 SIGN_ONLY = MechanismFlag.SIGN | MechanismFlag.VERIFY
+SIGN_AND_DECRYPT = SIGN_ONLY | MechanismFlag.DECRYPT | MechanismFlag.ENCRYPT  # SCEP RA keys only
 
 
 @dataclass(frozen=True)
@@ -95,8 +96,9 @@ def supported_key_types(mechanisms: frozenset[Any]) -> tuple[KeyType, ...]:
     return tuple(k for k in KeyType if {spec_for(k).generate, spec_for(k).sign} <= mechanisms)
 
 
-def private_template() -> dict[Attribute, Any]:
-    """Beyond python-pkcs11's defaults (CKA_PRIVATE, CKA_SENSITIVE) and the sign-only capabilities."""
+def private_template(decrypts: bool = False) -> dict[Attribute, Any]:
+    """Beyond python-pkcs11's defaults (CKA_PRIVATE, CKA_SENSITIVE) and the sign-only capabilities
+    (``decrypts``: a SCEP RA key, which also opens envelopes)."""
     return {
         Attribute.TOKEN: True,
         Attribute.PRIVATE: True,
@@ -104,14 +106,17 @@ def private_template() -> dict[Attribute, Any]:
         Attribute.EXTRACTABLE: False,
         Attribute.SIGN: True,
         Attribute.SIGN_RECOVER: False,
-        Attribute.DECRYPT: False,
+        Attribute.DECRYPT: decrypts,
         Attribute.UNWRAP: False,
         Attribute.DERIVE: False,
     }
 
 
-def public_template(spec: KeySpec) -> dict[Attribute, Any]:
-    return {Attribute.TOKEN: True, Attribute.PRIVATE: False, Attribute.VERIFY: True, **dict(spec.public)}
+def public_template(spec: KeySpec, encrypts: bool = False) -> dict[Attribute, Any]:
+    template = {Attribute.TOKEN: True, Attribute.PRIVATE: False, Attribute.VERIFY: True, **dict(spec.public)}
+    if encrypts:
+        template[Attribute.ENCRYPT] = True
+    return template
 
 
 # -- reading keys back -----------------------------------------------------------------------

@@ -15,7 +15,7 @@ import pkcs11
 from cryptography.hazmat.primitives.asymmetric import rsa
 from cryptography.hazmat.primitives.asymmetric.types import PublicKeyTypes
 from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat, load_der_public_key
-from pkcs11 import Attribute, ObjectClass
+from pkcs11 import Attribute, Mechanism, ObjectClass
 from pkcs11 import KeyType as P11KeyType
 
 from chancery.domain.keystores import HsmKeyRecord, TokenInfo, cka_id_of, pkcs11_key_id
@@ -35,6 +35,7 @@ from chancery.keys.base import KeyHandle, KeyPurpose, Pkcs12Request, RawRsaKey
 from chancery.keys.pkcs11.connection import TokenConnection
 from chancery.keys.pkcs11.handles import Pkcs11KeyHandle, Pkcs11RawRsaKey
 from chancery.keys.pkcs11.mechanisms import (
+    SIGN_AND_DECRYPT,
     SIGN_ONLY,
     KeySpec,
     check_supported,
@@ -88,6 +89,11 @@ class Pkcs11KeyStore:
 
     def _create(self, spec: KeySpec, key_type: str, purpose: KeyPurpose) -> tuple[PublicKeyTypes, HsmKeyRecord]:
         check_supported(spec, self.connection.mechanisms(), self.connection.name)
+        # A SCEP RA key also opens the envelopes clients encrypt to it (CKM_RSA_PKCS); every other
+        # key in the token signs only.
+        opens_envelopes = purpose is KeyPurpose.SCEP_RA
+        if opens_envelopes and spec.p11_type is not P11KeyType.RSA:
+            raise UnsupportedMechanism("a SCEP RA key is an RSA key (clients encrypt to it)")
         cka_id = os.urandom(16)
         label = f"chancery-{purpose.value}-{cka_id.hex()[:12]}"
 
@@ -98,10 +104,10 @@ class Pkcs11KeyStore:
                 id=cka_id,
                 label=label,
                 store=True,
-                capabilities=SIGN_ONLY,
+                capabilities=SIGN_AND_DECRYPT if opens_envelopes else SIGN_ONLY,
                 mechanism=spec.generate,
-                public_template=public_template(spec),
-                private_template=private_template(),
+                public_template=public_template(spec, encrypts=opens_envelopes),
+                private_template=private_template(decrypts=opens_envelopes),
             )
             return public_key_of(session, private)[1]
 
@@ -193,6 +199,26 @@ class Pkcs11KeyStore:
         if in_token is not None and in_token != record.public_key_der:
             raise HsmKeyMissing(f"the key {record.label!r} in {self.connection.name} is not the key Chancery recorded")
         return load_der_public_key(record.public_key_der)
+
+    def decrypt_key_transport(self, key_id: str, ciphertext: bytes) -> bytes:
+        """RSA PKCS#1 v1.5 key transport with a SCEP RA key in the token (CKM_RSA_PKCS).
+
+        A token reports bad padding as an error; like the software store's implicit rejection, that
+        becomes random bytes, so callers answer every wrong key alike (RFC 8017 §7.2.2 note)."""
+        record = self._record(key_id)
+        if record.purpose != KeyPurpose.SCEP_RA.value:
+            raise Forbidden("only a SCEP RA key opens envelopes")
+        handle = self.load(key_id)
+        public = handle.public_key()
+        if not isinstance(public, rsa.RSAPublicKey) or len(ciphertext) != (public.key_size + 7) // 8:
+            raise Malformed("the encrypted key is not as long as the RSA modulus")
+        cka_id = cka_id_of(key_id)
+        with self.connection.signing_session(f"opening an envelope with {key_id}") as pooled:
+            try:
+                return bytes(pooled.private_key(cka_id).decrypt(ciphertext, mechanism=Mechanism.RSA_PKCS))
+            except (pkcs11.EncryptedDataInvalid, pkcs11.EncryptedDataLenRange, pkcs11.GeneralError):
+                # Bad padding: CKR_ENCRYPTED_DATA_INVALID per PKCS#11, CKR_GENERAL_ERROR from SoftHSM2.
+                return os.urandom(32)
 
     def export_pkcs12(self, key_id: str, request: Pkcs12Request) -> bytes:
         raise Forbidden("keys in the HSM are never exported")

@@ -16,13 +16,14 @@ from cryptography.x509.oid import NameOID
 
 from chancery.clock import Clock
 from chancery.domain.audit import AuditEvent
+from chancery.domain.keystores import KeyLocation
 from chancery.domain.keytypes import KeyType
 from chancery.domain.permissions import Permission
 from chancery.domain.principals import Principal
 from chancery.domain.registration import RaRecord
 from chancery.domain.scep import ScepService
 from chancery.errors import Malformed, NotFound
-from chancery.keys.base import KeyPurpose, KeyStore
+from chancery.keys.base import KeyPurpose, KeyRouting
 from chancery.pki.encoding import to_der
 from chancery.pki.issuer import CertificateRequest
 from chancery.services.authority.cycle import IssuanceCycle
@@ -49,6 +50,7 @@ class ScepSetup:
     next_ca: str | None = None  # a CA rollover in progress: GetNextCACert answers with this CA
     full_chain: bool = False  # GetCACert lists EC CA certificates too (see publication.py)
     new_certificate: bool = False  # a new RA key and certificate even when the current one is good
+    key_store: str = "software"  # or "pkcs11": the RA key is made in the token (sign and decrypt only)
 
 
 class ScepDirectory:
@@ -57,7 +59,7 @@ class ScepDirectory:
         transactions: Transactions,
         writer: DurableWriter,
         clock: Clock,
-        keys: KeyStore,
+        keys: KeyRouting,
         cycle: IssuanceCycle,
         profiles: ProfileCatalog,
     ) -> None:
@@ -82,7 +84,7 @@ class ScepDirectory:
         profile = _profile(ra, setup.profile)
         now = self._clock.now()
         if current is None or setup.new_certificate or _due(current, now):
-            key_id, certificate = self._issue_ra_certificate(ra)
+            key_id, certificate = self._issue_ra_certificate(ra, KeyLocation.parse(setup.key_store))
         else:
             key_id, certificate = current.key_id, current.certificate
         service = ScepService(
@@ -138,8 +140,8 @@ class ScepDirectory:
             raise NotFound(f"no RA named {service.ra!r}")
         return ra
 
-    def _issue_ra_certificate(self, ra: RaRecord) -> tuple[str, bytes]:
-        key = self._keys.generate(KeyType.RSA_2048, KeyPurpose.SCEP_RA)
+    def _issue_ra_certificate(self, ra: RaRecord, location: KeyLocation) -> tuple[str, bytes]:
+        key = self._keys.generate_in(location, KeyType.RSA_2048, KeyPurpose.SCEP_RA)
         subject = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, f"SCEP RA {ra.name}"[:64])])
         request = CertificateRequest(
             subject=subject, public_key=key.public_key(), profile=self._profiles.get(RA_PROFILE)
