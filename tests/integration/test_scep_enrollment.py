@@ -374,3 +374,29 @@ def test_get_next_ca_cert_during_a_rollover(
     assert "GetNextCACert" in caps
     response = client.get("/scep", params={"operation": "GetNextCACert"})
     assert response.status_code == 200 and response.headers["content-type"] == "application/x-x509-next-ca-cert"
+
+
+# -- REST for MDM integrations ----------------------------------------------------------------
+
+
+def test_mdm_gets_challenges_over_rest_with_an_officer_token(
+    scep: wiring.Application, client: TestClient, admin: Principal, clock: FixedClock
+) -> None:
+    officer = scep.tokens.create_for_user(admin, "olga", "mdm").token
+    headers = {"Authorization": f"Bearer {officer}"}
+    made = client.post("/api/v1/scep/guarded/challenges", json={"ttl": "15m", "count": 3}, headers=headers)
+    assert made.status_code == 201, made.text
+    body = made.json()
+    assert len(body["challenges"]) == 3 and len(set(body["challenges"])) == 3
+    # olga is an officer of RA guarded only: no challenges for devices, and bad input changes nothing.
+    assert client.post("/api/v1/scep/devices/challenges", json={}, headers=headers).status_code == 403
+    assert client.post("/api/v1/scep/guarded/challenges", json={"ttl": "1y"}, headers=headers).status_code == 400
+    assert client.post("/api/v1/scep/guarded/challenges", json={"count": 0}, headers=headers).status_code == 400
+    assert client.post("/api/v1/scep/guarded/challenges", json={}).status_code == 401
+    listed = client.get("/api/v1/scep", headers=headers).json()["items"]
+    assert {item["ra"] for item in listed} == {"devices", "other", "guarded"}
+    assert [item["default"] for item in listed if item["ra"] == "devices"] == [True]
+    # A challenge from REST enrolls a device once.
+    device = Device("mdm-device", clock.now())
+    status, reply = post(client, device.enrollment(ra_cert(scep, "guarded"), body["challenges"][0]), "guarded")
+    assert reply.status is PkiStatus.PENDING  # type: ignore[attr-defined]

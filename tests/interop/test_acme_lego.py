@@ -48,7 +48,9 @@ def domains(*names: str) -> list[str]:
     return [arg for name in names for arg in ("-d", name)]
 
 
-def cycle(host: AcmeHost, tmp: Path, base: list[str], names: tuple[str, ...], env: dict[str, str] | None = None) -> None:
+def cycle(
+    host: AcmeHost, tmp: Path, base: list[str], names: tuple[str, ...], env: dict[str, str] | None = None
+) -> None:
     """run, renew, revoke: a new certificate each time, both verified, the second revoked at the CA."""
     run([*base, *domains(*names), "run"], env)
     first = lego_cert(tmp, names[0])

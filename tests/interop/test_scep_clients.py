@@ -209,3 +209,21 @@ getcert list -s
     assert "status: MONITORING" in run.stdout, run.stdout + run.stderr + (tmp_path / "daemon.log").read_text()
     (tmp_path / "client.pem").write_bytes((tmp_path / "cm.pem").read_bytes())
     check_issued(cli, tmp_path, "cm-test")
+
+
+def test_cli_contract_and_bad_input(scep_server: tuple[Cli, Server]) -> None:
+    cli, _ = scep_server
+    many = cli("scep", "challenge", "create", "--ra", "devices", "--count", "3", "--ttl", "90s").stdout.split("\n")
+    assert len(many) == 4 and many[-1] == "" and len(set(many[:3])) == 3
+    for args, message in [
+        (["--ra", "nobody"], "no RA named"),
+        (["--ra", "devices", "--ttl", "31d"], "between 1 second and 30 days"),
+        (["--ra", "devices", "--ttl", "soon"], "looks like 90s"),
+        (["--ra", "devices", "--count", "0"], "between 1 and"),
+    ]:
+        refused = cli("scep", "challenge", "create", *args, check=False)
+        assert refused.returncode != 0 and message in refused.stderr and refused.stdout == ""
+    listed = cli("scep", "list").stdout
+    assert "devices" in listed and "guarded" in listed
+    unknown = cli("scep", "configure", "--ra", "nobody", check=False)
+    assert unknown.returncode == 3 and "no RA named" in unknown.stderr

@@ -35,9 +35,10 @@ def parse_ttl(text: str) -> dt.timedelta:
     """``90s``, ``15m``, ``1h``, ``7d`` (at most 30 days)."""
     units = {"s": 1, "m": 60, "h": 3600, "d": 86400}
     text = text.strip().lower()
-    if len(text) < 2 or text[-1] not in units or not text[:-1].isdigit() or len(text) > 8:
+    digits = text[:-1]
+    if len(text) < 2 or text[-1] not in units or not (digits.isascii() and digits.isdigit()) or len(text) > 8:
         raise Malformed(f"a lifetime looks like 90s, 15m, 1h or 7d, not {text!r}")
-    ttl = dt.timedelta(seconds=int(text[:-1]) * units[text[-1]])
+    ttl = dt.timedelta(seconds=int(digits) * units[text[-1]])
     check_ttl(ttl)
     return ttl
 
