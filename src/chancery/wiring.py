@@ -199,7 +199,7 @@ def build(
     ras = RaDirectory(database, writer, clock, dual)
     ra_intake = RequestIntake(database, writer, clock, previews, fulfilment, notifications.outbox)
     ra_delivery = RequestDelivery(database, writer, keys, clock)
-    scep = ScepDirectory(database, writer, clock, routed, cycle, catalog)
+    scep = ScepDirectory(database, writer, clock, routed, cycle, catalog, settings.signer_cache_seconds)
     scep_enrollment = ScepEnrollment(
         database, writer, clock, scep, ra_intake, ra_delivery, routed, ScepLookups(database, clock, crls)
     )

@@ -118,7 +118,9 @@ class RequestIntake:
 
     def summarise(self, ra: str, profile: str, csr: bytes) -> CsrSummary:
         """Parse and check ``csr`` for ``profile`` at RA ``ra`` as submission would; nothing is recorded."""
-        record = self._ra(ra)
+        return self._summary(self._ra(ra), profile, csr)
+
+    def _summary(self, record: RaRecord, profile: str, csr: bytes) -> CsrSummary:
         _policy(record, profile)
         self._previews.check(profile, record.ca, csr)  # the profile's DN, SAN and key rules
         verified = load_csr(csr)
@@ -132,7 +134,7 @@ class RequestIntake:
         ra = self._ra(submission.ra)
         policy = _policy(ra, submission.profile)
         requester = _requester(principal, ra, submission.profile, policy)
-        summary = self.summarise(ra.name, submission.profile, submission.csr)
+        summary = self._summary(ra, submission.profile, submission.csr)
         der = load_csr(submission.csr).csr.public_bytes(Encoding.DER)
         request = self._new(ra, submission.profile, RequestKind.CSR, requester, policy, submission.note)
         request = replace(

@@ -9,6 +9,8 @@ One SCEP RA is the default, served at ``/scep``; each is also served at ``/scep/
 from __future__ import annotations
 
 import datetime as dt
+import threading
+import time
 from dataclasses import dataclass
 
 from cryptography import x509
@@ -53,6 +55,13 @@ class ScepSetup:
     key_store: str = "software"  # or "pkcs11": the RA key is made in the token (sign and decrypt only)
 
 
+@dataclass(frozen=True)
+class Answering:
+    service: ScepService
+    ra: RaRecord
+    certificate: x509.Certificate  # the RA certificate
+
+
 class ScepDirectory:
     def __init__(
         self,
@@ -62,6 +71,7 @@ class ScepDirectory:
         keys: KeyRouting,
         cycle: IssuanceCycle,
         profiles: ProfileCatalog,
+        ttl_seconds: float = 2.0,
     ) -> None:
         self._tx = transactions
         self._writer = writer
@@ -69,6 +79,9 @@ class ScepDirectory:
         self._keys = keys
         self._cycle = cycle
         self._profiles = profiles
+        self._ttl = ttl_seconds
+        self._cache: dict[str | None, tuple[float, Answering]] = {}
+        self._guard = threading.Lock()
 
     def configure(self, principal: Principal, setup: ScepSetup) -> ScepService:
         """Make ``setup.ra`` answer SCEP, issuing its RA certificate when it has none (or it is due)."""
@@ -117,7 +130,23 @@ class ScepDirectory:
             )
 
         self._writer.run(save)
+        with self._guard:
+            self._cache.clear()
         return service
+
+    def answering(self, ra: str | None) -> Answering:
+        """The SCEP RA ``ra`` (or the default) with its RA record and certificate, as every message
+        needs them; kept ``ttl_seconds`` (changes made on this node apply at once)."""
+        now = time.monotonic()
+        with self._guard:
+            hit = self._cache.get(ra)
+        if hit is not None and hit[0] > now:
+            return hit[1]
+        service = self.service(ra)
+        answering = Answering(service, self.ra_of(service), x509.load_der_x509_certificate(service.certificate))
+        with self._guard:
+            self._cache[ra] = (now + self._ttl, answering)
+        return answering
 
     def service(self, ra: str | None) -> ScepService:
         """The SCEP RA named ``ra``, or the default one (``/scep``)."""

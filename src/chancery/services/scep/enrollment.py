@@ -95,14 +95,14 @@ class ScepEnrollment:
     def operation(self, ra: str | None, body: bytes, source: str) -> bytes:
         """Answer one PKIOperation with a CertRep (DER). A message too broken to answer in CMS raises
         :class:`ScepError` (HTTP 400); too many wrong challenges from ``source`` raise ``RateLimited``."""
-        service = self._directory.service(ra)
-        record = self._directory.ra_of(service)
+        answering = self._directory.answering(ra)
+        service, record = answering.service, answering.ra
         try:
             message = parse_pki_message(body, MAX_MESSAGE_BYTES)
         except ScepError as error:
             self._refused(record, service, None, source, error.detail)
             raise
-        context = _Context(service, record, x509.load_der_x509_certificate(service.certificate), message, source)
+        context = _Context(service, record, answering.certificate, message, source)
         try:
             rep = self._dispatch(context)
         except ScepError as error:
