@@ -4,17 +4,11 @@ import chancery.errors as errors_module
 from chancery.cli.errors import EXIT_CODES
 from chancery.errors import CAError, ErrorKind
 from chancery.protocols.rest.problems import STATUS_BY_KIND
-from chancery.protocols.scep.endpoint import HTTP_STATUS as SCEP_HTTP_STATUS
 
 
 def test_rest_table_is_exhaustive() -> None:
     assert set(STATUS_BY_KIND) == set(ErrorKind)
     assert all(200 <= status < 600 for status in STATUS_BY_KIND.values())
-
-
-def test_scep_table_is_exhaustive() -> None:
-    assert set(SCEP_HTTP_STATUS) == set(ErrorKind)
-    assert all(400 <= status < 600 for status in SCEP_HTTP_STATUS.values())
 
 
 def test_cli_table_is_exhaustive() -> None:

@@ -15,6 +15,7 @@ from pydantic import BaseModel, ValidationError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from chancery.errors import CAError, ErrorKind, Malformed, PermissionDenied
+from chancery.protocols._common import STATUS_BY_KIND  # noqa: F401 - re-exported: the portal and tests read it here
 
 log = logging.getLogger(__name__)
 
@@ -23,28 +24,6 @@ PROBLEM_JSON = "application/problem+json"
 PROBLEM_TYPE_PREFIX = "urn:chancery:problem:"
 OPERATIONS_PATH = "/api/v1/operations"
 
-# Exhaustive: tests/architecture checks every ErrorKind has a row.
-STATUS_BY_KIND: dict[ErrorKind, int] = {
-    ErrorKind.MALFORMED: 400,
-    ErrorKind.UNAUTHORIZED: 401,
-    ErrorKind.FORBIDDEN: 403,
-    ErrorKind.NOT_FOUND: 404,
-    ErrorKind.CONFLICT: 409,
-    ErrorKind.RATE_LIMITED: 429,
-    ErrorKind.PAYLOAD_TOO_LARGE: 413,
-    ErrorKind.UNSUPPORTED_MEDIA_TYPE: 415,
-    ErrorKind.NOT_ACCEPTABLE: 406,
-    ErrorKind.REJECTED_IDENTIFIER: 400,
-    ErrorKind.BAD_CSR: 400,
-    ErrorKind.BAD_PUBLIC_KEY: 400,
-    ErrorKind.LINT_FAILED: 422,
-    ErrorKind.BAD_REVOCATION_REASON: 400,
-    ErrorKind.ALREADY_REVOKED: 409,
-    ErrorKind.APPROVAL_REQUIRED: 202,
-    ErrorKind.KEYSTORE_UNAVAILABLE: 503,
-    ErrorKind.CONFIGURATION: 500,
-    ErrorKind.INTERNAL: 500,
-}
 HIDDEN_KINDS = {ErrorKind.INTERNAL, ErrorKind.CONFIGURATION, ErrorKind.KEYSTORE_UNAVAILABLE}
 
 

@@ -16,35 +16,14 @@ from fastapi import APIRouter, Request
 from fastapi.responses import Response
 from starlette.concurrency import run_in_threadpool
 
-from chancery.errors import CAError, ErrorKind, Malformed
+from chancery.errors import CAError, Malformed
+from chancery.protocols._common import STATUS_BY_KIND
 from chancery.services.scep.enrollment import ScepEnrollment
 from chancery.services.scep.publication import ScepPublication
 
 router = APIRouter(tags=["scep"], include_in_schema=False)
 PKI_MESSAGE = "application/x-pki-message"
 MAX_GET_MESSAGE = 512 * 1024  # base64 characters in a GET PKIOperation's query
-# The HTTP status of each error SCEP cannot answer as a CertRep (an architecture test keeps it exhaustive).
-HTTP_STATUS = {
-    ErrorKind.MALFORMED: 400,
-    ErrorKind.UNAUTHORIZED: 401,
-    ErrorKind.FORBIDDEN: 403,
-    ErrorKind.NOT_FOUND: 404,
-    ErrorKind.CONFLICT: 409,
-    ErrorKind.RATE_LIMITED: 429,
-    ErrorKind.PAYLOAD_TOO_LARGE: 413,
-    ErrorKind.UNSUPPORTED_MEDIA_TYPE: 415,
-    ErrorKind.NOT_ACCEPTABLE: 406,
-    ErrorKind.REJECTED_IDENTIFIER: 400,
-    ErrorKind.BAD_CSR: 400,
-    ErrorKind.BAD_PUBLIC_KEY: 400,
-    ErrorKind.LINT_FAILED: 400,
-    ErrorKind.BAD_REVOCATION_REASON: 400,
-    ErrorKind.ALREADY_REVOKED: 409,
-    ErrorKind.APPROVAL_REQUIRED: 403,
-    ErrorKind.KEYSTORE_UNAVAILABLE: 503,
-    ErrorKind.CONFIGURATION: 500,
-    ErrorKind.INTERNAL: 500,
-}
 
 
 class ScepServices(Protocol):
@@ -76,7 +55,7 @@ async def _answer(request: Request, ra: str | None) -> Response:
         return await run_in_threadpool(_publication, services.scep_publication, operation, ra, request)
     except CAError as error:
         headers = {"Retry-After": str(error.retry_after)} if error.retry_after else None
-        return _plain(HTTP_STATUS[error.kind], error.detail, headers)
+        return _plain(STATUS_BY_KIND[error.kind], error.detail, headers)
 
 
 def _publication(publication: ScepPublication, operation: str, ra: str | None, request: Request) -> Response:
