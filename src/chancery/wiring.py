@@ -212,7 +212,7 @@ def build(
         tokens.forget_cached()
         authenticator.forget_cached()
 
-    acme = _acme(settings, database, writer, clock, keys, ra_intake, ra_delivery, certificates)
+    acme = _acme(settings, database, writer, clock, keys, ra_intake, ra_delivery, certificates, catalog)
 
     app = Application(
         settings=settings,
@@ -280,6 +280,7 @@ def _acme(
     intake: RequestIntake,
     delivery: RequestDelivery,
     certificates: CertificateService,
+    catalog: ProfileCatalog,
 ) -> AcmeService:
     validation = validation_settings(
         settings.acme_validation_host,
@@ -288,7 +289,7 @@ def _acme(
         settings.acme_dns_resolver,
     )
     deps = AcmeDependencies(
-        database, writer, clock, keys, ChallengeValidator(validation), intake, delivery, certificates
+        database, writer, clock, keys, ChallengeValidator(validation), intake, delivery, certificates, catalog
     )
     return AcmeService(deps)
 

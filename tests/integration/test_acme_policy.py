@@ -23,6 +23,7 @@ from chancery.domain.principals import Principal
 from chancery.domain.queries import AuditFilter, CertificateFilter, PageRequest
 from chancery.domain.records import CertificateAuthorityRecord
 from chancery.domain.registration import ProfilePolicy
+from chancery.errors import Malformed
 from chancery.services.acme.directories import NewDirectory
 from chancery.services.registration.authorities import NewRa
 from chancery.settings import Settings, load_settings
@@ -173,3 +174,12 @@ def test_the_directorys_validity_reaches_the_certificate(
     done = client.poll_and_finalize(authorize(client, responder, csr_for(key, "short.example.com")), DEADLINE)
     leaf = x509.load_pem_x509_certificates(done.fullchain_pem.encode())[0]
     assert leaf.not_valid_after_utc - leaf.not_valid_before_utc == dt.timedelta(days=7)
+
+
+def test_a_validity_longer_than_the_profile_allows_is_refused_at_creation(
+    app: wiring.Application, admin: Principal, base: str
+) -> None:
+    too_long = DirectoryPolicy(challenges=("http-01",), validity_days=200)  # tls-server: at most 199 days
+    with pytest.raises(Malformed, match="at most 199 days"):
+        app.acme.directories.create(admin, NewDirectory("long", "acme", policy=too_long))
+    assert all(d.name != "long" for d in app.acme.directories.list(admin))

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 from dataclasses import asdict, dataclass
 
 from chancery.clock import Clock
@@ -9,9 +10,10 @@ from chancery.domain.acme import DirectoryPolicy, DirectoryRecord, check_directo
 from chancery.domain.audit import AuditEvent
 from chancery.domain.permissions import Permission
 from chancery.domain.principals import Grant, Principal, Role
-from chancery.errors import Conflict, NotFound
+from chancery.errors import Conflict, Malformed, NotFound
 from chancery.services.authorization import allows, require
 from chancery.services.ports import DurableWriter, Transactions, UnitOfWork
+from chancery.services.profiles.catalog import ProfileCatalog
 
 
 @dataclass(frozen=True)
@@ -35,10 +37,13 @@ def revoker(directory: DirectoryRecord, ca: str) -> Principal:
 
 
 class AcmeDirectories:
-    def __init__(self, transactions: Transactions, writer: DurableWriter, clock: Clock) -> None:
+    def __init__(
+        self, transactions: Transactions, writer: DurableWriter, clock: Clock, profiles: ProfileCatalog
+    ) -> None:
         self._tx = transactions
         self._writer = writer
         self._clock = clock
+        self._profiles = profiles
 
     def get(self, name: str) -> DirectoryRecord:
         with self._tx.read() as uow:
@@ -76,6 +81,10 @@ class AcmeDirectories:
         profile = new.profile or ra.profiles[0]
         if ra.policy(profile) is None:
             raise NotFound(f"RA {ra.name} does not take profile {profile!r}; it takes: {', '.join(ra.profiles)}")
+        most = self._profiles.get(profile).max_validity
+        if new.policy.validity_days is not None and dt.timedelta(days=new.policy.validity_days) > most:
+            # Refused now, not at each finalize (where the order would end invalid).
+            raise Malformed(f"profile {profile} issues for at most {most.days} days, not {new.policy.validity_days}")
         now = self._clock.now()
         record = DirectoryRecord(name, ra.name, profile, new.policy, now, principal.name)
 

@@ -19,6 +19,7 @@ from chancery.services.acme.renewal_info import RenewalInfo
 from chancery.services.acme.revocation import AcmeRevoker
 from chancery.services.certificates import CertificateService
 from chancery.services.ports import DurableWriter, Transactions, UnitOfWork
+from chancery.services.profiles.catalog import ProfileCatalog
 from chancery.services.registration.delivery import RequestDelivery
 from chancery.services.registration.intake import RequestIntake
 from chancery.services.validation import ChallengeValidator
@@ -34,6 +35,7 @@ class AcmeDependencies:
     intake: RequestIntake
     delivery: RequestDelivery
     certificates: CertificateService
+    profiles: ProfileCatalog
 
 
 class AcmeService:
@@ -42,7 +44,7 @@ class AcmeService:
         self._writer = writer
         self._clock = clock
         self.refusals = Refusals(writer, clock)
-        self.directories = AcmeDirectories(tx, writer, clock)
+        self.directories = AcmeDirectories(tx, writer, clock, deps.profiles)
         self.nonces = Nonces(tx, writer, clock, deps.secrets)
         self.eab = EabKeys(tx, writer, clock, deps.secrets, self.directories, self.refusals)
         self.accounts = AcmeAccounts(tx, writer, clock, self.directories, self.eab)
