@@ -141,3 +141,25 @@ def test_a_nonce_replayed_on_another_request_changes_nothing(
     assert [[i.value for i in o.identifiers] for o in orders] == [["one.example.com"]]
     refused = app.audit.search(admin, AuditFilter(action="acme.request.refused"), limit=10)
     assert len(refused) == 2 and all(e.outcome == "denied" for e in refused)
+
+
+def test_a_nonce_spent_on_a_read_or_a_refused_request_is_spent(
+    app: wiring.Application, admin: Principal, base: str
+) -> None:
+    """RFC 8555 §6.5: a request that writes nothing (POST-as-GET) or is refused still uses its nonce up."""
+    with httpx.Client(base_url=base, timeout=10) as http:
+        raw = RawClient(http, http.get("/acme/main/directory").json())
+        assert raw.register().status_code == 201
+        read, refused = raw.nonce(), raw.nonce()
+        assert raw.post(str(raw.kid), None, nonce=read).status_code == 200
+        missing = raw.post(str(raw.kid).replace("/account/", "/order/"), None, nonce=refused)
+        assert missing.status_code == 404 and missing.json()["type"] == ERR + "malformed"
+        new_order = {"identifiers": [{"type": "dns", "value": "one.example.com"}]}
+        for nonce in (read, refused):
+            replayed = raw.post(raw.directory["newOrder"], new_order, nonce=nonce)
+            assert replayed.status_code == 400 and replayed.json()["type"] == ERR + "badNonce"
+            again = raw.post(str(raw.kid), None, nonce=nonce)
+            assert again.status_code == 400 and again.json()["type"] == ERR + "badNonce"
+        assert raw.post(raw.directory["newOrder"], new_order).status_code == 201
+    [account] = app.acme.operators.accounts(admin, "main")
+    assert len(app.acme.operators.orders(admin, account.account_id)) == 1

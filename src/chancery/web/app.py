@@ -11,7 +11,8 @@ from fastapi import APIRouter, FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
-from starlette.types import Receive, Scope, Send
+from starlette.routing import Match, Mount
+from starlette.types import ASGIApp, Receive, Scope, Send
 
 from chancery import __version__
 from chancery.errors import CAError
@@ -55,11 +56,13 @@ class WebServices(RestServices, Protocol):
 
 
 class ChanceryApp:
-    """The ASGI application: OCSP answered first by its own bare endpoint, everything else by FastAPI."""
+    """The ASGI application: OCSP answered first by its own bare endpoint, ``/acme`` by its own
+    application (the mount FastAPI also has, without FastAPI's route scan), everything else by FastAPI."""
 
-    def __init__(self, api: FastAPI, ocsp_endpoint: OcspEndpoint) -> None:
+    def __init__(self, api: FastAPI, ocsp_endpoint: OcspEndpoint, acme: tuple[Mount, ASGIApp] | None = None) -> None:
         self.fastapi = api
         self._ocsp = ocsp_endpoint
+        self._acme = acme  # (the mount, to match and enter it; the mount's handler behind the body-size limit)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] == "http":
@@ -67,6 +70,12 @@ class ChanceryApp:
             if path == OCSP_PREFIX or path.startswith(OCSP_PREFIX + "/"):
                 await self._ocsp(scope, receive, send)
                 return
+            if self._acme is not None and path.startswith(ACME_PREFIX + "/"):
+                mount, handler = self._acme
+                match, child = mount.matches(scope)
+                if match is Match.FULL:  # what FastAPI's router would do on reaching the mount
+                    await handler({**scope, **child}, receive, send)
+                    return
         await self.fastapi(scope, receive, send)
 
 
@@ -115,7 +124,8 @@ def create_app(
     app.include_router(aia.router)
     app.include_router(crl.router)
     app.include_router(scep.router)
-    app.mount(ACME_PREFIX, create_acme_app(services))  # type: ignore[arg-type]  # wiring.Application is both
+    acme = Mount(ACME_PREFIX, app=create_acme_app(services))  # type: ignore[arg-type]  # wiring.Application is both
+    app.router.routes.append(acme)
     app.mount(PORTAL_PREFIX, create_portal(services))  # type: ignore[arg-type]  # wiring.Application is both
     app.router.routes[:0] = certificates.hot_routes(API_PREFIX)
 
@@ -135,4 +145,5 @@ def create_app(
         on_too_large=problems.ca_error_response,
         delegated=(PORTAL_PREFIX + "/",),  # the portal's forms have their own, smaller limit and an HTML 413
     )
-    return ChanceryApp(app, OcspEndpoint(services.ocsp, services.clock))
+    acme_handler = BodySizeLimit(acme.handle, max_bytes=max_body_bytes, on_too_large=problems.ca_error_response)
+    return ChanceryApp(app, OcspEndpoint(services.ocsp, services.clock), (acme, acme_handler))

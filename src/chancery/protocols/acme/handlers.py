@@ -147,6 +147,10 @@ RESOURCES: dict[str, tuple[Handler, bool]] = {
     "revoke-cert": (revoke, True),
 }
 
+# Resources that write through services other than the ACME ones (revocation: the certificate
+# service): their nonce is recorded in a commit of its own before the work.
+_NONCE_FIRST = frozenset({"revoke-cert"})
+
 
 def dispatch(acme: AcmeService, directory_name: str, path: str, incoming: Incoming) -> Reply:
     resource, *parts = path.split("/")
@@ -155,4 +159,7 @@ def dispatch(acme: AcmeService, directory_name: str, path: str, incoming: Incomi
     handler, jwk_allowed = RESOURCES[resource]
     directory = acme.directories.get(directory_name)
     signed = authenticate(acme, directory, incoming, jwk_allowed)
-    return handler(acme, signed, incoming, parts)
+    if resource in _NONCE_FIRST:
+        acme.nonces.record(signed.nonce)
+    with acme.nonces.redeeming(signed.nonce):  # RFC 8555 §6.5: used once, in the request's own commit
+        return handler(acme, signed, incoming, parts)

@@ -1,5 +1,6 @@
 """Authenticating a signed ACME request (RFC 8555 §6.2-§6.5): content type, size, JWS form,
-algorithm, ``url``, exactly one of ``jwk``/``kid``, the signature, then the nonce."""
+algorithm, ``url``, exactly one of ``jwk``/``kid``, the signature, then the nonce (its tag and expiry
+here; its single use where the request commits, see handlers.dispatch)."""
 
 from __future__ import annotations
 
@@ -12,6 +13,7 @@ from chancery.protocols.acme import jws
 from chancery.protocols.acme.messages import Urls
 from chancery.services.acme.accounts import SignedKey
 from chancery.services.acme.errors import AccountDoesNotExist
+from chancery.services.acme.nonces import Redemption
 from chancery.services.acme.service import AcmeService
 
 MAX_BODY = 64 * 1024
@@ -37,6 +39,7 @@ class Signed:
     account: AccountRecord | None
     key: SignedKey | None
     public_key: jws.PublicKey
+    nonce: Redemption  # checked, recorded as used by the request's first write (handlers.dispatch)
 
     def payload(self) -> dict[str, Any]:
         return {} if self.message.post_as_get else self.message.payload_json()
@@ -74,8 +77,8 @@ def authenticate(acme: AcmeService, directory: DirectoryRecord, incoming: Incomi
             raise Malformed("this request must be signed by an account (kid), not a jwk")
         public_key, key = jws.load_jwk(header["jwk"], algorithm)
     jws.verify(public_key, algorithm, message)
-    acme.nonces.redeem(header.get("nonce"))
-    return Signed(directory, message, account, key, public_key)
+    nonce = acme.nonces.check(header.get("nonce"))  # RFC 8555 §6.5, after the signature (§6.2)
+    return Signed(directory, message, account, key, public_key, nonce)
 
 
 def _account(acme: AcmeService, directory: DirectoryRecord, urls: Urls, kid: Any) -> AccountRecord:

@@ -12,7 +12,7 @@ from chancery.services.acme.challenges import AcmeChallenges
 from chancery.services.acme.directories import AcmeDirectories
 from chancery.services.acme.eab import EabKeys
 from chancery.services.acme.finalize import Finalizer
-from chancery.services.acme.nonces import Nonces
+from chancery.services.acme.nonces import Nonces, RedeemingWriter
 from chancery.services.acme.operators import AcmeOperators
 from chancery.services.acme.orders import AcmeOrders
 from chancery.services.acme.renewal_info import RenewalInfo
@@ -40,12 +40,13 @@ class AcmeDependencies:
 
 class AcmeService:
     def __init__(self, deps: AcmeDependencies) -> None:
-        tx, writer, clock = deps.transactions, deps.writer, deps.clock
-        self._writer = writer
+        tx, clock = deps.transactions, deps.clock
+        writer = RedeemingWriter(deps.writer)  # a signed request's first write also records its nonce
+        self._writer = deps.writer
         self._clock = clock
         self.refusals = Refusals(writer, clock)
         self.directories = AcmeDirectories(tx, writer, clock, deps.profiles)
-        self.nonces = Nonces(tx, writer, clock, deps.secrets)
+        self.nonces = Nonces(tx, deps.writer, clock, deps.secrets)
         self.eab = EabKeys(tx, writer, clock, deps.secrets, self.directories, self.refusals)
         self.accounts = AcmeAccounts(tx, writer, clock, self.directories, self.eab)
         self.renewal_info = RenewalInfo(tx, clock, self.directories)
