@@ -350,8 +350,10 @@ def test_a_truncated_message_gets_http_400(
 
 
 def test_two_thousand_wrong_challenges_engage_the_rate_limit(
-    scep: wiring.Application, client: TestClient, clock: FixedClock
+    scep: wiring.Application, client: TestClient, clock: FixedClock, database_url: str
 ) -> None:
+    if not database_url.startswith("sqlite"):
+        pytest.skip("the limiter lives in memory: once is enough (PostgreSQL audits refusals in the other tests)")
     device = Device("guesser", clock.now())
     csr = device_csr(device.key, "guesser", "wrong-guess")
     statuses: list[int] = []
