@@ -20,6 +20,7 @@ from chancery.services.acme.errors import BadSignatureAlgorithm
 
 ALGORITHMS = ("ES256", "ES384", "RS256", "EdDSA")
 MIN_RSA_BITS = 2048
+MAX_RSA_BITS = 8192  # and a public exponent of at most 32 bits: a huge key or exponent is a way to burn CPU
 _CURVES = {
     "ES256": ("P-256", ec.SECP256R1(), hashes.SHA256(), 32),
     "ES384": ("P-384", ec.SECP384R1(), hashes.SHA384(), 48),
@@ -134,9 +135,10 @@ def _key(jwk: dict[str, Any], algorithm: str) -> PublicKey:
         if kty != "RSA":
             raise BadSignatureAlgorithm("RS256 needs an RSA key")
         n = int.from_bytes(b64url_decode(jwk["n"]), "big")
-        if n.bit_length() < MIN_RSA_BITS:
-            raise Malformed(f"RSA account keys must have at least {MIN_RSA_BITS} bits")
-        return rsa.RSAPublicNumbers(int.from_bytes(b64url_decode(jwk["e"]), "big"), n).public_key()
+        e = int.from_bytes(b64url_decode(jwk["e"]), "big")
+        if not MIN_RSA_BITS <= n.bit_length() <= MAX_RSA_BITS or not 3 <= e < 2**32:
+            raise Malformed(f"RSA account keys have {MIN_RSA_BITS} to {MAX_RSA_BITS} bits and a 32-bit exponent")
+        return rsa.RSAPublicNumbers(e, n).public_key()
     if kty != "OKP" or jwk["crv"] != "Ed25519":
         raise BadSignatureAlgorithm("EdDSA needs an Ed25519 key")
     return ed25519.Ed25519PublicKey.from_public_bytes(b64url_decode(jwk["x"]))
