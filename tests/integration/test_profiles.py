@@ -174,7 +174,7 @@ def test_editing_a_subject_profile_reversions_the_profiles_using_it(
     document["rules"].insert(5, {"attribute": "UID", "max_length": 64})
     saved = app.profiles.save(admin, document, "user ids")
     dependents = {d.name: d for d in saved.dependents}
-    assert set(dependents) == {"code-signing", "document-signing", "ocsp-responder", "sub-ca", "root-ca"}
+    assert set(dependents) == {"code-signing", "document-signing", "ocsp-responder", "scep-ra", "sub-ca", "root-ca"}
     assert all(d.version == 2 and d.subject_version == 2 for d in dependents.values())
     issued = app.issuance.issue_from_csr(admin, IssueFromCsr("issuing", "code-signing", request))
     assert issued.record.profile_version == 2 and "UID=u1" in issued.record.subject
