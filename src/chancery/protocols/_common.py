@@ -48,3 +48,7 @@ def wants(accept: str | None, media_type: str) -> bool:
     if not accept:
         return False
     return any(part.split(";")[0].strip().lower() == media_type for part in accept.split(","))
+
+
+# Kinds whose detail may describe the server's insides: clients get a generic message.
+HIDDEN_KINDS = {ErrorKind.INTERNAL, ErrorKind.CONFIGURATION, ErrorKind.KEYSTORE_UNAVAILABLE}

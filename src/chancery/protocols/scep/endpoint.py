@@ -17,7 +17,7 @@ from fastapi.responses import Response
 from starlette.concurrency import run_in_threadpool
 
 from chancery.errors import CAError, Malformed
-from chancery.protocols._common import STATUS_BY_KIND
+from chancery.protocols._common import HIDDEN_KINDS, STATUS_BY_KIND
 from chancery.services.scep.enrollment import ScepEnrollment
 from chancery.services.scep.publication import ScepPublication
 
@@ -52,13 +52,14 @@ async def _answer(request: Request, ra: str | None) -> Response:
             return Response(answer, media_type=PKI_MESSAGE)
         if request.method != "GET":
             return _plain(405, f"{operation or 'this operation'} is a GET")
-        return await run_in_threadpool(_publication, services.scep_publication, operation, ra, request)
+        return await run_in_threadpool(_publication, services.scep_publication, operation, ra)
     except CAError as error:
         headers = {"Retry-After": str(error.retry_after)} if error.retry_after else None
-        return _plain(STATUS_BY_KIND[error.kind], error.detail, headers)
+        detail = "the server cannot answer now" if error.kind in HIDDEN_KINDS else error.detail
+        return _plain(STATUS_BY_KIND[error.kind], detail, headers)
 
 
-def _publication(publication: ScepPublication, operation: str, ra: str | None, request: Request) -> Response:
+def _publication(publication: ScepPublication, operation: str, ra: str | None) -> Response:
     if operation == "GetCACaps":
         return Response(publication.capabilities(ra), media_type="text/plain")
     if operation == "GetCACert":
