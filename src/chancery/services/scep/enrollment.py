@@ -232,7 +232,12 @@ class ScepEnrollment:
         if request.state is RequestState.ISSUED:
             return self._lookups.issued(request, self._reply_to(message))
         if request.state in (RequestState.PENDING, RequestState.APPROVED):
-            return CertRep(message.transaction_id, message.sender_nonce, PkiStatus.PENDING)
+            return CertRep(
+                message.transaction_id,
+                message.sender_nonce,
+                PkiStatus.PENDING,
+                digest_algorithm=message.digest_algorithm,
+            )
         return self._failure(message, FailInfo.BAD_REQUEST)
 
     def _reply_to(self, message: PkiMessage) -> CertRep:
