@@ -201,7 +201,7 @@ def build(
     ra_delivery = RequestDelivery(database, writer, keys, clock)
     scep = ScepDirectory(database, writer, clock, routed, cycle, catalog, settings.signer_cache_seconds)
     scep_enrollment = ScepEnrollment(
-        database, writer, clock, scep, ra_intake, ra_delivery, routed, ScepLookups(database, clock, crls)
+        database, writer, clock, scep, ra_intake, ra_delivery, routed, ScepLookups(database, clock, crls, certificates)
     )
 
     hierarchy = HierarchyService(database, writer, cycle, signers, catalog, routed, clock, settings.base_url, dual)

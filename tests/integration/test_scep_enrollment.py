@@ -26,6 +26,7 @@ from chancery.pki.scep import (
     FailInfo,
     MessageType,
     PkiStatus,
+    crls_in,
     issuer_and_serial,
     issuer_and_subject,
     parse_pki_message,
@@ -255,6 +256,8 @@ def test_getcert_and_getcrl(
         ),
     )
     assert crl_reply.status is PkiStatus.SUCCESS  # type: ignore[attr-defined]
+    [crl] = crls_in(device.opened(crl_reply))  # type: ignore[arg-type]
+    assert crl.issuer == ca_certificate.subject and crl.is_signature_valid(ca_certificate.public_key())  # type: ignore[arg-type]
     unknown = issuer_and_serial(ca_certificate.subject, 12345)
     failed_with(post(client, device.message(ra_cert(scep), unknown, MessageType.GET_CERT)), FailInfo.BAD_CERT_ID)
 

@@ -78,16 +78,19 @@ class Device:
     def enrollment(self, ra_certificate: x509.Certificate, challenge: str | None, **options: object) -> bytes:
         return self.message(ra_certificate, device_csr(self.key, self.cn, challenge), **options)
 
-    def certificates(self, reply: ParsedCertRep) -> list[x509.Certificate]:
-        """The certificates a SUCCESS CertRep carries (decrypted with this device's key)."""
+    def opened(self, reply: ParsedCertRep) -> bytes:
+        """The degenerate PKCS#7 a SUCCESS CertRep carries, decrypted with this device's key."""
         assert reply.enveloped_data is not None and self.certificate is not None
-        degenerate = open_envelope(
+        return open_envelope(
             reply.enveloped_data,
             self.certificate,
             lambda encrypted: self.key.decrypt(encrypted, padding.PKCS1v15()),
             CipherPolicy(),
         )
-        return certificates_in(degenerate)
+
+    def certificates(self, reply: ParsedCertRep) -> list[x509.Certificate]:
+        """The certificates a SUCCESS CertRep carries."""
+        return certificates_in(self.opened(reply))
 
 
 def read_reply(body: bytes) -> ParsedCertRep:

@@ -16,16 +16,20 @@ from chancery.domain.serials import SerialNumber
 from chancery.errors import CAError
 from chancery.pki.names import format_name
 from chancery.pki.scep import CertRep, FailInfo, ScepError, parse_issuer_and_serial
+from chancery.services.certificates import CertificateService
 from chancery.services.ports import Transactions
 from chancery.services.revocation.crls import CrlPublisher
 from chancery.services.scep.requests import EnrollmentRequest
 
 
 class ScepLookups:
-    def __init__(self, transactions: Transactions, clock: Clock, crls: CrlPublisher) -> None:
+    def __init__(
+        self, transactions: Transactions, clock: Clock, crls: CrlPublisher, certificates: CertificateService
+    ) -> None:
         self._tx = transactions
         self._clock = clock
         self._crls = crls
+        self._certificates = certificates
 
     def issued(self, request: RequestRecord, skeleton: CertRep) -> CertRep:
         """SUCCESS with the certificate ``request`` produced, followed by its CA chain."""
@@ -77,11 +81,7 @@ class ScepLookups:
         return x509.load_der_x509_certificate(record.der)
 
     def _chain(self, ca: str) -> tuple[x509.Certificate, ...]:
-        with self._tx.read() as uow:
-            authority = uow.authorities.get(ca)
-        if authority is None or authority.certificate is None:
-            return ()
-        return tuple(x509.load_der_x509_certificate(der) for der in (authority.certificate, *authority.chain))
+        return self._certificates.chain(ca)
 
     def _check_issuer(self, ra: RaRecord, issuer: x509.Name) -> None:
         chain = self._chain(ra.ca)

@@ -7,7 +7,6 @@ from dataclasses import dataclass
 from cryptography import x509
 from cryptography.hazmat.primitives.asymmetric import rsa
 
-from chancery.domain.scep import ScepService
 from chancery.errors import NotFound
 from chancery.pki.scep import degenerate_certs
 from chancery.pki.scep.cms import SignedContent, sign
@@ -68,6 +67,3 @@ class ScepPublication:
         return Published(
             sign(content, self._keys.load(service.key_id), ra_certificate), "application/x-x509-next-ca-cert"
         )
-
-    def service(self, ra: str | None) -> ScepService:
-        return self._directory.service(ra)
